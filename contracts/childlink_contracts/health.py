@@ -1,0 +1,49 @@
+"""Health (สำนักอนามัย): well-child visits, growth, immunisation and DSPM screening."""
+
+from marshmallow import Schema, fields, validate
+
+from .fields import PastDate, text
+
+DSPM_AGES_MONTHS = (9, 18, 30, 42, 60)
+DSPM_DOMAINS = ("gross_motor", "fine_motor", "receptive_language", "expressive_language", "personal_social")
+DSPM_RESULTS = ("normal", "suspected_delay", "delayed")
+VACCINES = (
+    "BCG", "HBV", "DTwP-HB-Hib", "OPV", "IPV", "ROTA", "MMR", "JE", "DTwP",
+)
+VISIT_KINDS = ("well_child", "immunisation", "dspm_screening", "dspm_rescreen", "growth")
+
+
+class ChildRegisteredV1(Schema):
+    birth_weight_g = fields.Integer(strict=True, validate=validate.Range(min=300, max=6500))
+    gestational_weeks = fields.Integer(strict=True, validate=validate.Range(min=22, max=44))
+
+
+class GrowthMeasuredV1(Schema):
+    weight_kg = fields.Float(required=True, validate=validate.Range(min=0.3, max=60))
+    height_cm = fields.Float(required=True, validate=validate.Range(min=30, max=150))
+    head_circumference_cm = fields.Float(validate=validate.Range(min=20, max=65))
+    measured_lying = fields.Boolean()
+
+
+class ImmunisedV1(Schema):
+    vaccine = fields.String(required=True, validate=validate.OneOf(VACCINES))
+    dose = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=5))
+    lot_number = text(max_length=40)
+
+
+class ScreenedV1(Schema):
+    """A DSPM screening: each of the five domains normal, suspected delay or delayed."""
+
+    age_band_months = fields.Integer(strict=True, required=True, validate=validate.OneOf(DSPM_AGES_MONTHS))
+    rescreen = fields.Boolean(load_default=False)
+    domains = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(DSPM_DOMAINS)),
+        values=fields.String(validate=validate.OneOf(DSPM_RESULTS)),
+        required=True,
+        validate=validate.Length(equal=len(DSPM_DOMAINS), error="must give all five DSPM domains"),
+    )
+
+
+class VisitMissedV1(Schema):
+    visit_kind = fields.String(required=True, validate=validate.OneOf(VISIT_KINDS))
+    due_on = PastDate(required=True)

@@ -1,0 +1,96 @@
+"""One entry point to check an incoming event: envelope, department, type and payload together."""
+
+import uuid
+
+from marshmallow import ValidationError
+
+from .envelope import EnvelopeSchema
+from .registry import EVENT_TYPES, lookup, types_of
+
+_envelope = EnvelopeSchema()
+
+
+class ContractError(ValueError):
+    """An event broke its contract; `errors` maps each dotted field path to what is wrong with it."""
+
+    def __init__(self, errors):
+        self.errors = errors
+        super().__init__("; ".join(f"{path}: {' '.join(msgs)}" for path, msgs in sorted(errors.items())))
+
+
+def flatten(messages, prefix=""):
+    """marshmallow's nested error dict -> {"payload.domains.gross_motor": ["..."]}."""
+    flat = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            path = prefix if key == "_schema" and prefix else (f"{prefix}.{key}" if prefix else str(key))
+            for sub_path, sub_msgs in flatten(value, path).items():
+                flat.setdefault(sub_path, []).extend(sub_msgs)
+    elif isinstance(messages, list):
+        if all(isinstance(m, str) for m in messages):
+            flat[prefix or "_schema"] = list(messages)
+        else:
+            for item in messages:
+                for sub_path, sub_msgs in flatten(item, prefix).items():
+                    flat.setdefault(sub_path, []).extend(sub_msgs)
+    else:
+        flat[prefix or "_schema"] = [str(messages)]
+    return flat
+
+
+def _type_errors(department, type_, version):
+    if lookup(department, type_, version):
+        return {}
+    owners = sorted({t.department for t in EVENT_TYPES if t.type == type_})
+    if type_ in types_of(department):
+        known = sorted(t.version for t in EVENT_TYPES if t.department == department and t.type == type_)
+        return {"version": [f"unknown version {version} of {type_!r}; known versions: {known}"]}
+    if owners:
+        return {"type": [f"{type_!r} is a {'/'.join(owners)} event; the {department} department may not send it"]}
+    return {"type": [f"unknown event type {type_!r}; {department} sends: {', '.join(types_of(department))}"]}
+
+
+def validate_event(raw, department):
+    """Check one event sent by `department`; return it normalised for storage, or raise ContractError."""
+    if not isinstance(raw, dict):
+        raise ContractError({"_schema": ["an event must be a JSON object"]})
+    errors = {}
+    try:
+        envelope = _envelope.load(raw)
+    except ValidationError as exc:
+        errors.update(flatten(exc.messages))
+        envelope = None
+    type_, version = raw.get("type"), raw.get("version")
+    source = raw.get("source") if isinstance(raw.get("source"), dict) else {}
+    if source.get("department") not in (None, department) and "source.department" not in errors:
+        errors["source.department"] = [
+            f"this is the {department} department's endpoint; got events from {source.get('department')!r}"
+        ]
+    event_type = None
+    if isinstance(type_, str) and isinstance(version, int) and "type" not in errors:
+        type_errors = _type_errors(department, type_, version)
+        errors.update(type_errors)
+        event_type = None if type_errors else lookup(department, type_, version)
+    payload = raw.get("payload")
+    if event_type is not None and isinstance(payload, dict):
+        try:
+            payload = event_type.schema().load(payload)
+        except ValidationError as exc:
+            errors.update(flatten(exc.messages, "payload"))
+        subject = raw.get("subject") if isinstance(raw.get("subject"), dict) else {}
+        if event_type.subject not in subject and "subject" not in errors:
+            errors["subject"] = [f"{type_!r} is about a {event_type.subject}; give subject.{event_type.subject}"]
+    if event_type is not None and event_type.type == "event.retracted" and not raw.get("supersedes"):
+        errors["supersedes"] = ["a retraction must name the event it retracts"]
+    if raw.get("supersedes") and raw.get("supersedes") == raw.get("event_id"):
+        errors["supersedes"] = ["an event cannot supersede itself"]
+    if errors:
+        raise ContractError(errors)
+    envelope["payload"] = event_type.schema().dump(payload)
+    normalised = _envelope.dump(envelope)
+    normalised.setdefault("correlation_id", normalised["event_id"])
+    return normalised
+
+
+def new_event_id():
+    return str(uuid.uuid4())
