@@ -1,0 +1,129 @@
+"""A nameko consume entrypoint that never loses a message it failed to handle.
+
+Plain nameko acks a message whose handler raised, and it is gone. Here:
+- success: ack;
+- StoreUnavailable: keep the message unacked and run the handler again after a back-off, for as
+  long as it takes (the store coming back is the fix; it does not count as an attempt);
+- PermanentFailure (breaks its contract): dead-letter at once with the field errors, then ack;
+- any other error: requeue after a short pause, and after MAX_ATTEMPTS dead-letter it with the
+  error and the original headers, then ack. The quorum queue's x-delivery-count says which attempt
+  this is, so the count survives restarts and moves between replicas.
+"""
+
+import time
+from functools import partial
+
+import eventlet
+from kombu import Connection, Producer
+from nameko.messaging import Consumer, QueueConsumer
+
+from . import topology
+from .dead_letters import publish_dead_letter
+from .errors import PermanentFailure, StoreUnavailable
+from .logs import get_logger
+from .settings import amqp_uri
+
+log = get_logger(__name__)
+
+RETRY_PAUSE_S = 0.2
+STORE_BACKOFF_MAX_S = 5.0
+
+
+class UndecodableMessage(PermanentFailure):
+    pass
+
+
+class DecodeSafeQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, except a body that cannot be decoded is dead-lettered, not re-raised
+    (re-raised, it tears down the connection and comes back forever)."""
+
+    def get_consumers(self, consumer_cls, channel):
+        consumers = super().get_consumers(consumer_cls, channel)
+        for provider, consumer in self._consumers.items():
+            consumer.on_decode_error = partial(self._on_decode_error, provider)
+        return consumers
+
+    def _on_decode_error(self, provider, message, exc):
+        provider.dead_letter(message, "undecodable", UndecodableMessage(f"cannot decode body: {exc}"),
+                             attempts=provider.attempt_of(message))
+
+
+class DeadLetteringConsumer(Consumer):
+    queue_consumer = DecodeSafeQueueConsumer()
+
+    def __init__(self, queue, max_attempts=topology.MAX_ATTEMPTS, **kwargs):
+        super().__init__(queue, requeue_on_error=True, **kwargs)
+        self.max_attempts = max_attempts
+        self._connection = None
+        self._producer = None
+
+    def _dead_letter_producer(self):
+        if self._producer is None:
+            self._connection = Connection(amqp_uri(self.container.config),
+                                          transport_options={"confirm_publish": True})
+            self._producer = Producer(self._connection)
+        return self._producer
+
+    def stop(self):
+        super().stop()
+        if self._connection is not None:
+            self._connection.release()
+
+    def handle_message(self, body, message, store_retries=0):
+        context_data = self.unpack_message_headers(message)
+        handle_result = partial(self.handle_result, message, body, store_retries)
+        try:
+            self.container.spawn_worker(self, (body,), {}, context_data=context_data,
+                                        handle_result=handle_result)
+        except Exception:  # noqa: BLE001 - container is going away: the broker keeps the message
+            self.queue_consumer.requeue_message(message)
+
+    def handle_result(self, message, body, store_retries, worker_ctx, result=None, exc_info=None):
+        exc = exc_info[1] if exc_info else None
+        if exc is None:
+            self.queue_consumer.ack_message(message)
+        elif isinstance(exc, StoreUnavailable):
+            self._retry_when_store_returns(body, message, store_retries, exc)
+        elif isinstance(exc, PermanentFailure):
+            self.dead_letter(message, "invalid", exc, attempts=self.attempt_of(message))
+        else:
+            attempt = self.attempt_of(message)
+            if attempt >= self.max_attempts:
+                self.dead_letter(message, "max_attempts", exc, attempts=attempt)
+            else:
+                log.warning("message.retry", queue=self.queue.name, attempt=attempt, error=repr(exc),
+                            event_id=(message.properties or {}).get("message_id"))
+                time.sleep(RETRY_PAUSE_S * attempt)
+                self.queue_consumer.requeue_message(message)
+        return result, exc_info
+
+    @staticmethod
+    def attempt_of(message):
+        return int((message.headers or {}).get("x-delivery-count") or 0) + 1
+
+    def _retry_when_store_returns(self, body, message, store_retries, exc):
+        delay = min(0.25 * 2 ** store_retries, STORE_BACKOFF_MAX_S)
+        log.warning("store.unavailable", queue=self.queue.name, retry_in_s=delay, error=str(exc))
+
+        def again():
+            eventlet.sleep(delay)
+            self.handle_message(body, message, store_retries + 1)
+
+        self.container.spawn_managed_thread(again)
+
+    def dead_letter(self, message, reason, exc, attempts):
+        event_id = (message.properties or {}).get("message_id")
+        try:
+            publish_dead_letter(self._dead_letter_producer(), message, self.queue.name, reason, exc, attempts)
+        except Exception as publish_error:  # noqa: BLE001 - keep the message; the broker limit backs us
+            log.error("dead_letter.publish_failed", queue=self.queue.name, event_id=event_id,
+                      error=repr(publish_error))
+            self._producer = None
+            self.queue_consumer.requeue_message(message)
+            return
+        log.error("message.dead_lettered", queue=self.queue.name, reason=reason, attempts=attempts,
+                  event_id=event_id, error=f"{type(exc).__name__}: {exc}"[:500])
+        self.queue_consumer.ack_message(message)
+
+
+consume_safely = DeadLetteringConsumer.decorator

@@ -1,0 +1,43 @@
+"""What a dead letter carries, built from the message that failed: body, headers and why it failed."""
+
+import datetime as dt
+import traceback
+
+from . import topology
+
+
+def dead_letter_headers(message, queue_name, reason, exc, attempts):
+    """Original headers kept as they were, with the reason, error and origin beside them."""
+    headers = dict(message.headers or {})
+    delivery = message.delivery_info or {}
+    now = dt.datetime.now(dt.UTC).isoformat()
+    headers.update({
+        "x-childlink-reason": reason,
+        "x-childlink-error": f"{type(exc).__name__}: {exc}"[:2000] if exc else None,
+        "x-childlink-error-fields": getattr(exc, "errors", None) or None,
+        "x-childlink-traceback": "".join(traceback.format_exception(exc))[-4000:] if exc else None,
+        "x-childlink-queue": queue_name,
+        "x-childlink-exchange": delivery.get("exchange"),
+        "x-childlink-routing-key": delivery.get("routing_key"),
+        "x-childlink-attempts": attempts,
+        "x-childlink-first-failure": headers.get("x-childlink-first-failure") or now,
+        "x-childlink-last-failure": now,
+    })
+    return {key: value for key, value in headers.items() if value is not None}
+
+
+def publish_dead_letter(producer, message, queue_name, reason, exc, attempts):
+    properties = message.properties or {}
+    producer.publish(
+        message.body,
+        exchange=topology.DEAD_LETTER_EXCHANGE,
+        routing_key=queue_name,
+        content_type=message.content_type,
+        content_encoding=message.content_encoding,
+        delivery_mode=2,
+        message_id=properties.get("message_id"),
+        correlation_id=properties.get("correlation_id"),
+        headers=dead_letter_headers(message, queue_name, reason, exc, attempts),
+        retry=True,
+        retry_policy={"max_retries": 3, "interval_start": 0.5, "interval_step": 1},
+    )

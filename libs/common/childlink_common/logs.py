@@ -1,0 +1,49 @@
+"""JSON logs through structlog that carry event and correlation ids and never a child's identity.
+
+PDPA: names, national IDs, phones and birth dates must not reach a log line, whoever logs them.
+The redaction below is the last line of defence; callers log ids, not subjects.
+"""
+
+import logging
+import os
+import sys
+
+import structlog
+
+PERSONAL_KEYS = frozenset({
+    "national_id", "given_name", "family_name", "name", "phone", "birth_date", "guardian", "subject",
+    "child", "payload", "body", "address",
+})
+
+
+def drop_personal_data(_logger, _method, event_dict):
+    for key in PERSONAL_KEYS.intersection(event_dict):
+        event_dict[key] = "[redacted]"
+    return event_dict
+
+
+def configure(service, level=None):
+    def add_service(_logger, _method, event_dict):
+        event_dict.setdefault("service", service)
+        return event_dict
+
+    level = getattr(logging, (level or os.environ.get("LOG_LEVEL", "INFO")).upper(), logging.INFO)
+    logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            add_service,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            drop_personal_data,
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(sort_keys=True),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(name=None):
+    return structlog.get_logger(name)

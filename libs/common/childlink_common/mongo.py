@@ -1,0 +1,27 @@
+"""MongoDB through pymongo: the production store. One database per service."""
+
+import contextlib
+
+import pymongo
+from pymongo.errors import ConnectionFailure, OperationFailure, ServerSelectionTimeoutError
+
+from .errors import StoreUnavailable
+
+SERVER_SELECTION_TIMEOUT_MS = 5000
+
+
+def connect(uri, database):
+    client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS, tz_aware=True)
+    return client, client.get_database(database)
+
+
+@contextlib.contextmanager
+def unavailable_as_store_error():
+    try:
+        yield
+    except (ConnectionFailure, ServerSelectionTimeoutError) as exc:
+        raise StoreUnavailable(f"mongodb: {exc}") from exc
+    except OperationFailure as exc:
+        if exc.code in (91, 189, 10107, 11600, 11602, 13435, 13436):  # shutdown / not primary
+            raise StoreUnavailable(f"mongodb: {exc}") from exc
+        raise

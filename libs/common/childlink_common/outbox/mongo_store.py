@@ -1,0 +1,105 @@
+"""The outbox on MongoDB: `_id` is the event_id, a counter document gives the order."""
+
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import BulkWriteError
+
+from ..mongo import connect, unavailable_as_store_error
+from .port import OutboxRecord
+
+DUPLICATE_KEY = 11000
+
+
+class MongoOutbox:
+    def __init__(self, uri, database):
+        self.client, self.db = connect(uri, database)
+        self.outbox = self.db["outbox"]
+        self.counters = self.db["counters"]
+        with unavailable_as_store_error():
+            self.outbox.create_index([("published_at", ASCENDING), ("seq", ASCENDING)])
+
+    def _next_seqs(self, count):
+        doc = self.counters.find_one_and_update(
+            {"_id": "outbox_seq"}, {"$inc": {"value": count}}, upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        return range(doc["value"] - count + 1, doc["value"] + 1)
+
+    def add(self, events, accepted_at):
+        with unavailable_as_store_error():
+            ids = [event["event_id"] for event in events]
+            already = {doc["_id"] for doc in self.outbox.find({"_id": {"$in": ids}}, {"_id": 1})}
+            fresh, seen = [], set()
+            for event in events:
+                if event["event_id"] not in already and event["event_id"] not in seen:
+                    seen.add(event["event_id"])
+                    fresh.append(event)
+            if fresh:
+                docs = [
+                    {"_id": event["event_id"], "seq": seq, "type": event["type"],
+                     "correlation_id": event["correlation_id"], "body": event,
+                     "accepted_at": accepted_at, "published_at": None, "lease_owner": None, "lease_until": None}
+                    for event, seq in zip(fresh, self._next_seqs(len(fresh)))
+                ]
+                try:
+                    self.outbox.insert_many(docs, ordered=False)
+                except BulkWriteError as exc:
+                    # a concurrent request stored the same event_id first: that one stands
+                    if any(err["code"] != DUPLICATE_KEY for err in exc.details["writeErrors"]):
+                        raise
+                    lost = {docs[err["index"]]["_id"] for err in exc.details["writeErrors"]}
+                    seen -= lost
+        first = set()
+        statuses = []
+        for event in events:
+            new = event["event_id"] in seen and event["event_id"] not in first
+            first.add(event["event_id"])
+            statuses.append("accepted" if new else "duplicate")
+        return statuses
+
+    def claim(self, owner, limit, now, lease_seconds):
+        with unavailable_as_store_error():
+            candidates = list(self.outbox.find(
+                {"published_at": None, "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}},
+                                               {"lease_owner": owner}]},
+                {"_id": 1},
+            ).sort("seq", ASCENDING).limit(limit))
+            ids = [doc["_id"] for doc in candidates]
+            if not ids:
+                return []
+            self.outbox.update_many(
+                {"_id": {"$in": ids}, "published_at": None,
+                 "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}, {"lease_owner": owner}]},
+                {"$set": {"lease_owner": owner, "lease_until": now + lease_seconds}},
+            )
+            docs = self.outbox.find({"_id": {"$in": ids}, "lease_owner": owner}).sort("seq", ASCENDING)
+            return [OutboxRecord(d["seq"], d["_id"], d["type"], d["correlation_id"], d["body"]) for d in docs]
+
+    def mark_published(self, event_ids, now):
+        if event_ids:
+            with unavailable_as_store_error():
+                self.outbox.update_many(
+                    {"_id": {"$in": list(event_ids)}},
+                    {"$set": {"published_at": now, "lease_owner": None, "lease_until": None}},
+                )
+
+    def release(self, owner, event_ids):
+        if event_ids:
+            with unavailable_as_store_error():
+                self.outbox.update_many(
+                    {"_id": {"$in": list(event_ids)}, "lease_owner": owner, "published_at": None},
+                    {"$set": {"lease_owner": None, "lease_until": None}},
+                )
+
+    def backlog(self):
+        with unavailable_as_store_error():
+            return self.outbox.count_documents({"published_at": None})
+
+    def get(self, event_id):
+        with unavailable_as_store_error():
+            doc = self.outbox.find_one({"_id": event_id})
+        if doc is None:
+            return None
+        return {"event": doc["body"], "published": doc["published_at"] is not None}
+
+    def close(self):
+        self.client.close()

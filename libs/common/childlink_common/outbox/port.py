@@ -1,0 +1,39 @@
+"""The outbox port: what a department service stores before it answers, and publishes from after.
+
+Every adapter keeps the same promises, held by one contract-test suite:
+- `add` stores a whole batch or nothing; an event_id already stored is reported, not stored twice;
+- `claim` hands each pending event to one relay at a time (a lease), oldest first;
+- an event leaves the backlog only when `mark_published` says the broker confirmed it.
+"""
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class OutboxRecord:
+    seq: int
+    event_id: str
+    type: str
+    correlation_id: str
+    body: dict
+
+
+class OutboxStore(Protocol):
+    def add(self, events: list[dict], accepted_at: float) -> list[str]:
+        """Store the batch atomically; return, in order, "accepted" or "duplicate" per event."""
+
+    def claim(self, owner: str, limit: int, now: float, lease_seconds: float) -> list[OutboxRecord]:
+        """Lease up to `limit` unpublished events to `owner`, oldest first."""
+
+    def mark_published(self, event_ids: list[str], now: float) -> None: ...
+
+    def release(self, owner: str, event_ids: list[str]) -> None:
+        """Give leased events back at once (the publish failed)."""
+
+    def backlog(self) -> int:
+        """Accepted but not yet confirmed by the broker."""
+
+    def get(self, event_id: str) -> dict | None: ...
+
+    def close(self) -> None: ...

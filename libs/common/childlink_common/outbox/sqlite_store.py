@@ -1,0 +1,92 @@
+"""The outbox on SQLite."""
+
+import json
+
+from ..sqlite import SqliteDatabase
+from .port import OutboxRecord
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    correlation_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    accepted_at REAL NOT NULL,
+    published_at REAL,
+    lease_owner TEXT,
+    lease_until REAL
+);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (seq) WHERE published_at IS NULL;
+"""
+
+
+class SqliteOutbox:
+    def __init__(self, path):
+        self.db = SqliteDatabase(path, SCHEMA)
+
+    def add(self, events, accepted_at):
+        statuses = []
+        with self.db.transaction() as conn:
+            for event in events:
+                cursor = conn.execute(
+                    "INSERT OR IGNORE INTO outbox (event_id, type, correlation_id, body, accepted_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (event["event_id"], event["type"], event["correlation_id"],
+                     json.dumps(event, separators=(",", ":")), accepted_at),
+                )
+                statuses.append("accepted" if cursor.rowcount == 1 else "duplicate")
+        return statuses
+
+    def claim(self, owner, limit, now, lease_seconds):
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                "SELECT seq FROM outbox WHERE published_at IS NULL"
+                " AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?) ORDER BY seq LIMIT ?",
+                (now, owner, limit),
+            ).fetchall()
+            seqs = [row["seq"] for row in rows]
+            if not seqs:
+                return []
+            marks = ",".join("?" * len(seqs))
+            conn.execute(
+                f"UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE seq IN ({marks})",
+                (owner, now + lease_seconds, *seqs),
+            )
+            claimed = conn.execute(
+                f"SELECT seq, event_id, type, correlation_id, body FROM outbox WHERE seq IN ({marks})"
+                " ORDER BY seq", seqs,
+            ).fetchall()
+        return [OutboxRecord(r["seq"], r["event_id"], r["type"], r["correlation_id"], json.loads(r["body"]))
+                for r in claimed]
+
+    def mark_published(self, event_ids, now):
+        if not event_ids:
+            return
+        with self.db.transaction() as conn:
+            conn.executemany(
+                "UPDATE outbox SET published_at = ?, lease_owner = NULL, lease_until = NULL WHERE event_id = ?",
+                [(now, event_id) for event_id in event_ids],
+            )
+
+    def release(self, owner, event_ids):
+        if not event_ids:
+            return
+        with self.db.transaction() as conn:
+            conn.executemany(
+                "UPDATE outbox SET lease_owner = NULL, lease_until = NULL"
+                " WHERE event_id = ? AND lease_owner = ? AND published_at IS NULL",
+                [(event_id, owner) for event_id in event_ids],
+            )
+
+    def backlog(self):
+        return self.db.read("SELECT COUNT(*) AS n FROM outbox WHERE published_at IS NULL")[0]["n"]
+
+    def get(self, event_id):
+        rows = self.db.read("SELECT body, published_at FROM outbox WHERE event_id = ?", (event_id,))
+        if not rows:
+            return None
+        return {"event": json.loads(rows[0]["body"]), "published": rows[0]["published_at"] is not None}
+
+    def close(self):
+        self.db.close()

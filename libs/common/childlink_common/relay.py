@@ -1,0 +1,133 @@
+"""The outbox relay: publishes what the department accepted, with publisher confirms.
+
+An event leaves the outbox only once the broker has confirmed it and routed it to at least one
+queue (mandatory). With the broker down the relay backs off and retries; ingest never waits for it.
+"""
+
+import json
+import os
+import socket
+import time
+import uuid
+
+from kombu import Connection, Producer
+
+from . import topology
+from .logs import get_logger
+
+log = get_logger(__name__)
+
+
+def relay_owner():
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def message_headers(record):
+    body = record.body
+    return {
+        "event_id": record.event_id,
+        "correlation_id": record.correlation_id,
+        "department": body["source"]["department"],
+        "type": record.type,
+        "version": body["version"],
+    }
+
+
+class OutboxRelay:
+    def __init__(self, store, department, amqp_uri, *, batch_size=200, lease_seconds=30.0,
+                 clock=time.time, ssl=None, owner=None):
+        self.store = store
+        self.department = department
+        self.amqp_uri = amqp_uri
+        self.batch_size = batch_size
+        self.lease_seconds = lease_seconds
+        self.clock = clock
+        self.ssl = ssl
+        self.owner = owner or relay_owner()
+        self.exchange = topology.events_exchange(department)
+        self._connection = None
+        self._producer = None
+        self._returned = set()
+        self.published = 0
+
+    def _connect(self):
+        if self._producer is not None:
+            return self._producer
+        connection = Connection(self.amqp_uri, ssl=self.ssl, transport_options={"confirm_publish": True},
+                                connect_timeout=5, heartbeat=0)
+        connection.ensure_connection(max_retries=1)
+        channel = connection.channel()
+        topology.declare_all(channel)
+        self._connection = connection
+        self._producer = Producer(channel, exchange=self.exchange, on_return=self._on_return)
+        log.info("relay.connected", department=self.department)
+        return self._producer
+
+    def _on_return(self, exception, exchange, routing_key, message):
+        self._returned.add(message.properties.get("message_id"))
+
+    def disconnect(self):
+        connection, self._connection, self._producer = self._connection, None, None
+        if connection is not None:
+            try:
+                connection.release()
+            except Exception:  # noqa: BLE001 - the connection is already broken; nothing to save
+                pass
+
+    def publish_pending(self):
+        """Publish one batch; return how many the broker confirmed. Raises if the broker is unreachable."""
+        records = self.store.claim(self.owner, self.batch_size, self.clock(), self.lease_seconds)
+        if not records:
+            return 0
+        confirmed = []
+        try:
+            producer = self._connect()
+            for record in records:
+                self._returned.discard(record.event_id)
+                producer.publish(
+                    json.dumps(record.body, separators=(",", ":")),
+                    routing_key=record.type,
+                    content_type="application/json",
+                    content_encoding="utf-8",
+                    delivery_mode=2,
+                    mandatory=True,
+                    message_id=record.event_id,
+                    correlation_id=record.correlation_id,
+                    headers=message_headers(record),
+                    retry=False,
+                )
+                if record.event_id in self._returned:
+                    log.warning("relay.unroutable", event_id=record.event_id, type=record.type)
+                else:
+                    confirmed.append(record.event_id)
+        except Exception:
+            self.disconnect()
+            raise
+        finally:
+            self.store.mark_published(confirmed, self.clock())
+            unconfirmed = [r.event_id for r in records if r.event_id not in set(confirmed)]
+            self.store.release(self.owner, unconfirmed)
+        self.published += len(confirmed)
+        return len(confirmed)
+
+    def run(self, should_stop, wait_for_work, *, idle_seconds=0.5, max_backoff=10.0):
+        """Loop until should_stop(): drain the outbox, sleep while idle, back off while the broker is away."""
+        backoff = 0.2
+        while not should_stop():
+            try:
+                published = self.publish_pending()
+                backoff = 0.2
+                if published == 0:
+                    wait_for_work(idle_seconds)
+            except Exception as exc:  # noqa: BLE001 - any failure here means "try again later"
+                log.warning("relay.publish_failed", department=self.department, error=str(exc),
+                            retry_in_s=backoff, backlog=self._safe_backlog())
+                time.sleep(backoff)
+                backoff = min(backoff * 2, max_backoff)
+        self.disconnect()
+
+    def _safe_backlog(self):
+        try:
+            return self.store.backlog()
+        except Exception:  # noqa: BLE001 - only for the log line
+            return None

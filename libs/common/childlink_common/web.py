@@ -1,0 +1,34 @@
+"""HTTP plumbing shared by the services' nameko `http` entrypoints: JSON answers and API keys."""
+
+import hmac
+import json
+
+from werkzeug.wrappers import Response
+
+from .ingest import MAX_BODY_BYTES, problem
+
+
+def json_response(status, body, headers=None):
+    return Response(json.dumps(body, ensure_ascii=False, sort_keys=True), status=status,
+                    mimetype="application/json", headers=headers)
+
+
+def answer(result):
+    return json_response(result.status, result.body)
+
+
+def key_is_valid(request, keys):
+    offered = request.headers.get("X-API-Key", "")
+    return any(hmac.compare_digest(offered, key) for key in keys)
+
+
+def unauthorised():
+    return answer(problem(401, "unauthorised", "missing or wrong X-API-Key"))
+
+
+def read_body(request):
+    """The raw body, or None when it is over the limit (the caller answers 413)."""
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        return None
+    data = request.stream.read(MAX_BODY_BYTES + 1)
+    return None if len(data) > MAX_BODY_BYTES else data

@@ -1,0 +1,17 @@
+"""Pick the referral store: MongoDB when MONGO_URI is set, else the embedded SQLite file."""
+
+from childlink_common import settings
+
+from .port import TimelineStore
+
+
+def open_store() -> TimelineStore:
+    uri = settings.mongo_uri()
+    if uri:
+        from .mongo_store import MongoTimelineStore
+        return MongoTimelineStore(uri)
+    from .sqlite_store import SqliteTimelineStore
+    return SqliteTimelineStore(settings.data_dir() / "referral.sqlite3")
+
+
+__all__ = ["TimelineStore", "open_store"]
