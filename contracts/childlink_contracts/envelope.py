@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from .fields import NationalId, PastDate, PastInstant, code, district_code, text
+from .fields import FullMatch, NationalId, PastDate, PastInstant, code, district_code, text
 
 DEPARTMENTS = ("social", "education", "health", "medical", "referral")
 SEXES = ("male", "female")
@@ -22,7 +22,7 @@ class SourceSchema(Schema):
 
 class GuardianSchema(Schema):
     national_id = NationalId()
-    phone = fields.String(validate=validate.Regexp(r"^0[0-9]{8,9}$"))
+    phone = fields.String(validate=FullMatch(r"^0[0-9]{8,9}$"))
     relation = fields.String(validate=validate.OneOf(("mother", "father", "grandparent", "other")))
     given_name = text(max_length=100)
     family_name = text(max_length=100)
@@ -59,7 +59,7 @@ class EnvelopeSchema(Schema):
     """Everything but the payload, which the registry checks against the type's own schema."""
 
     event_id = fields.UUID(required=True)
-    type = fields.String(required=True, validate=validate.Regexp(r"^[a-z_]+\.[a-z_]+$"))
+    type = fields.String(required=True, validate=FullMatch(r"^[a-z_]+\.[a-z_]+$"))
     version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     occurred_at = PastInstant(required=True)
     recorded_at = PastInstant(required=True)

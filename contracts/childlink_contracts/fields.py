@@ -39,6 +39,38 @@ def _not_future(value):
             raise ValidationError("must not be before 2000-01-01")
 
 
+class FullMatch(validate.Regexp):
+    """`validate.Regexp`, but the whole value must match.
+
+    `Regexp` uses `re.match`, where `$` also matches before a trailing newline, so `^...$`
+    let "C-001\\n" through; `fullmatch` does not. The pattern stays plain `^...$`, which means
+    the same thing in the generated JSON Schemas (ECMA-262 `$` is end of input).
+    """
+
+    def __call__(self, value):
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+class StrictFloat(fields.Float):
+    """A JSON number only: `fields.Float` would also take "12.4" (and the JSON Schema says number)."""
+
+    def _validated(self, value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON true or false only: `fields.Boolean` would also take "yes", "on", "t" and 1."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class PastInstant(fields.AwareDateTime):
     """An ISO-8601 instant with a timezone, not in the future, not a Buddhist-era year."""
 
@@ -68,7 +100,7 @@ def district_code(**kwargs):
 def code(max_length=64, **kwargs):
     """An identifier issued by a department system: short, printable, no spaces."""
     return fields.String(
-        validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,%d}$" % (max_length - 1)), **kwargs
+        validate=FullMatch(rf"^[A-Za-z0-9][A-Za-z0-9._:/-]{{0,{max_length - 1}}}$"), **kwargs
     )
 
 

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from .fields import PastDate, text
+from .fields import PastDate, StrictBoolean, StrictFloat, text
 
 DSPM_AGES_MONTHS = (9, 18, 30, 42, 60)
 DSPM_DOMAINS = ("gross_motor", "fine_motor", "receptive_language", "expressive_language", "personal_social")
@@ -19,10 +19,10 @@ class ChildRegisteredV1(Schema):
 
 
 class GrowthMeasuredV1(Schema):
-    weight_kg = fields.Float(required=True, validate=validate.Range(min=0.3, max=60))
-    height_cm = fields.Float(required=True, validate=validate.Range(min=30, max=150))
-    head_circumference_cm = fields.Float(validate=validate.Range(min=20, max=65))
-    measured_lying = fields.Boolean()
+    weight_kg = StrictFloat(required=True, validate=validate.Range(min=0.3, max=60))
+    height_cm = StrictFloat(required=True, validate=validate.Range(min=30, max=150))
+    head_circumference_cm = StrictFloat(validate=validate.Range(min=20, max=65))
+    measured_lying = StrictBoolean()
 
 
 class ImmunisedV1(Schema):
@@ -35,7 +35,7 @@ class ScreenedV1(Schema):
     """A DSPM screening: each of the five domains normal, suspected delay or delayed."""
 
     age_band_months = fields.Integer(strict=True, required=True, validate=validate.OneOf(DSPM_AGES_MONTHS))
-    rescreen = fields.Boolean(load_default=False)
+    rescreen = StrictBoolean(load_default=False)
     domains = fields.Dict(
         keys=fields.String(validate=validate.OneOf(DSPM_DOMAINS)),
         values=fields.String(validate=validate.OneOf(DSPM_RESULTS)),

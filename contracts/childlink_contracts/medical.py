@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from .fields import PastDate, text
+from .fields import FullMatch, PastDate, text
 
 THERAPIES = ("speech", "occupational", "physical", "behavioural", "teda4i_stimulation")
 OUTCOMES = ("treated", "follow_up_needed", "no_problem_found", "did_not_attend", "transferred")
@@ -17,7 +17,7 @@ class AssessedV1(Schema):
 class DiagnosedV1(Schema):
     icd10 = fields.String(
         required=True,
-        validate=validate.Regexp(r"^[A-TV-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$", error="not an ICD-10 code such as F84.0"),
+        validate=FullMatch(r"^[A-TV-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$", error="not an ICD-10 code such as F84.0"),
     )
     description = text(max_length=300)
 

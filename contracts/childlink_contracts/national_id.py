@@ -11,7 +11,7 @@ def check_digit(first_twelve: str) -> int:
 
 
 def is_valid_national_id(value: str) -> bool:
-    if not isinstance(value, str) or not _THIRTEEN_DIGITS.match(value):
+    if not isinstance(value, str) or not _THIRTEEN_DIGITS.fullmatch(value):
         return False
     return check_digit(value[:12]) == int(value[12])
 

@@ -12,13 +12,18 @@ class EventType:
     department: str
     type: str
     version: int
-    subject: str  # "child" or "centre"
+    subject: str  # "child", "centre", or "either" (a retraction from social, which sends both)
     schema: type[Schema]
     summary: str
 
     @property
     def key(self):
         return (self.department, self.type, self.version)
+
+    @property
+    def subject_kinds(self):
+        """The subject kinds this type may be about: ("child",), ("centre",) or both."""
+        return ("child", "centre") if self.subject == "either" else (self.subject,)
 
 
 def _both(department, subject="child"):
@@ -37,7 +42,7 @@ EVENT_TYPES = [
               "A child's attendance over a period at a centre."),
     EventType("social", "household.risk_assessed", 1, "child", social.HouseholdRiskAssessedV1,
               "A social worker assesses the risk in a child's household."),
-    _both("social"),
+    _both("social", subject="either"),  # social retracts centre events as well as child events
     EventType("education", "child.enrolled", 1, "child", education.EducationChildEnrolledV1,
               "A child enrols in a kindergarten class at a city school."),
     EventType("education", "child.readiness_assessed", 1, "child", education.ReadinessAssessedV1,

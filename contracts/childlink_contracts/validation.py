@@ -78,8 +78,10 @@ def validate_event(raw, department):
         except ValidationError as exc:
             errors.update(flatten(exc.messages, "payload"))
         subject = raw.get("subject") if isinstance(raw.get("subject"), dict) else {}
-        if event_type.subject not in subject and "subject" not in errors:
-            errors["subject"] = [f"{type_!r} is about a {event_type.subject}; give subject.{event_type.subject}"]
+        kinds = event_type.subject_kinds
+        if not any(kind in subject for kind in kinds) and "subject" not in errors:
+            wanted = " or ".join(f"subject.{kind}" for kind in kinds)
+            errors["subject"] = [f"{type_!r} is about a {' or '.join(kinds)}; give {wanted}"]
     if event_type is not None and event_type.type == "event.retracted" and not raw.get("supersedes"):
         errors["supersedes"] = ["a retraction must name the event it retracts"]
     if raw.get("supersedes") and raw.get("supersedes") == raw.get("event_id"):

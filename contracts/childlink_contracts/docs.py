@@ -1,0 +1,387 @@
+"""Generate the published contract docs from the marshmallow schemas.
+
+    python -m childlink_contracts.docs [--check] [--out DIR]
+
+writes, under DIR (default: contracts/generated beside this package),
+
+* ``jsonschema/<department>.<type>.v<version>.json``: one JSON Schema (draft 2020-12) per
+  registered event type and version, the envelope with that type's payload inlined and the
+  subject narrowed to the type's subject kind;
+* ``asyncapi.yaml``: one AsyncAPI 3.0.0 document with a channel per department exchange, a
+  message per event type and version (its payload a reference to the JSON Schema above), a send
+  operation per department and a receive operation per department for the referral service.
+
+With ``--check`` nothing is written: it exits 1 and names each file that differs from what it would
+write (or is missing, or should not be there). Output is deterministic: keys sorted, lists in
+registry order, LF line endings, one trailing newline.
+
+The converter below understands exactly the marshmallow fields and validators the contracts use and
+raises on anything else, so a new field type or validator cannot silently drop out of the docs.
+"""
+
+import argparse
+import copy
+import json
+import re
+import sys
+from pathlib import Path
+
+import yaml
+from marshmallow import RAISE, fields, missing, validate
+
+from . import fields as contract_fields
+from .envelope import EnvelopeSchema
+from .registry import EVENT_TYPES, INGEST_DEPARTMENTS, EventType
+
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+# AsyncAPI 3.0.0 names no media type for JSON Schema 2020-12 (only draft-07, which tools MUST support);
+# it allows any other schemaFormat string, and this is the one the JSON Schema project's media type
+# with a version parameter spells.
+PAYLOAD_SCHEMA_FORMAT = "application/schema+json;version=draft-2020-12"
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "generated"
+ASYNCAPI_FILE = "asyncapi.yaml"
+JSONSCHEMA_DIR = "jsonschema"
+
+_NOT_FUTURE = (
+    "Not in the future (five minutes of clock skew allowed) and not before 2000-01-01; a year such as "
+    "2569 is taken for a Buddhist-era year and rejected: send the Gregorian year."
+)
+_NATIONAL_ID = "A Thai national ID: 13 digits, the last a mod-11 check digit over the first twelve."
+
+
+class UnsupportedField(TypeError):
+    """The converter met a marshmallow field or validator it cannot express; extend it first."""
+
+
+# -- marshmallow -> JSON Schema ------------------------------------------------------------------
+
+
+def _doc(schema_cls):
+    doc = schema_cls.__dict__.get("__doc__")
+    return " ".join(doc.split()) if doc else None
+
+
+def _base_type(field):
+    """The JSON Schema for the field's type alone, without its validators."""
+    if isinstance(field, fields.Nested):
+        nested = field.schema
+        body = object_schema(nested)
+        return {"type": "array", "items": body} if field.many else body
+    if isinstance(field, fields.List):
+        return {"type": "array", "items": field_schema(field.inner)}
+    if isinstance(field, fields.Dict):
+        body = {"type": "object"}
+        if field.key_field is not None:
+            keys = field_schema(field.key_field)
+            keys.pop("type", None)  # JSON object keys are always strings
+            if keys:
+                body["propertyNames"] = keys
+        body["additionalProperties"] = field_schema(field.value_field) if field.value_field else True
+        return body
+    if isinstance(field, fields.UUID):
+        return {"type": "string", "format": "uuid"}
+    if isinstance(field, fields.DateTime):  # AwareDateTime and NaiveDateTime too
+        if field.format not in (None, "iso", "iso8601"):
+            raise UnsupportedField(f"DateTime format {field.format!r} has no JSON Schema format")
+        return {"type": "string", "format": "date-time"}
+    if isinstance(field, fields.Date):
+        if field.format not in (None, "iso", "iso8601"):
+            raise UnsupportedField(f"Date format {field.format!r} has no JSON Schema format")
+        return {"type": "string", "format": "date"}
+    if isinstance(field, fields.Integer):
+        return {"type": "integer"}
+    if isinstance(field, fields.Float):
+        return {"type": "number"}
+    if isinstance(field, fields.Boolean):
+        return {"type": "boolean"}
+    if isinstance(field, fields.String):
+        return {"type": "string"}
+    raise UnsupportedField(f"no JSON Schema for marshmallow field {type(field).__name__}")
+
+
+def _length_keys(body):
+    kind = body.get("type")
+    if kind == "string":
+        return "minLength", "maxLength"
+    if kind == "array":
+        return "minItems", "maxItems"
+    if kind == "object":
+        return "minProperties", "maxProperties"
+    raise UnsupportedField(f"Length on a field of JSON type {kind!r}")
+
+
+def _describe(body, text):
+    body["description"] = f"{body['description']} {text}" if "description" in body else text
+
+
+def _apply_validator(body, validator):
+    if isinstance(validator, validate.OneOf):
+        body["enum"] = list(validator.choices)
+    elif isinstance(validator, validate.Range):
+        if validator.min is not None:
+            body["minimum" if validator.min_inclusive else "exclusiveMinimum"] = validator.min
+        if validator.max is not None:
+            body["maximum" if validator.max_inclusive else "exclusiveMaximum"] = validator.max
+    elif isinstance(validator, validate.Length):
+        low, high = _length_keys(body)
+        if validator.equal is not None:
+            body[low] = body[high] = validator.equal
+        else:
+            if validator.min is not None:
+                body[low] = validator.min
+            if validator.max is not None:
+                body[high] = validator.max
+    elif isinstance(validator, validate.Regexp):
+        if validator.regex.flags & ~re.UNICODE:  # implied for str patterns
+            raise UnsupportedField(f"regex flags {validator.regex.flags} on {validator.regex.pattern!r}")
+        body["pattern"] = validator.regex.pattern
+    elif validator is contract_fields._not_future:
+        _describe(body, _NOT_FUTURE)
+    elif validator is contract_fields.NationalId._check:
+        body["pattern"] = "^[0-9]{13}$"
+        _describe(body, _NATIONAL_ID)
+    else:
+        raise UnsupportedField(f"no JSON Schema for validator {validator!r}")
+
+
+def field_schema(field):
+    """One marshmallow field as a JSON Schema (draft 2020-12)."""
+    body = _base_type(field)
+    for validator in field.validators:
+        _apply_validator(body, validator)
+    if field.load_default is not None and field.load_default is not missing:
+        default = field.load_default() if callable(field.load_default) else field.load_default
+        body["default"] = json.loads(json.dumps(default))
+    if field.allow_none:
+        body = {"anyOf": [body, {"type": "null"}]}
+    return body
+
+
+def object_schema(schema):
+    """A marshmallow Schema (class or instance) as a JSON Schema object."""
+    instance = schema() if isinstance(schema, type) else schema
+    properties, required = {}, []
+    for name, field in instance.load_fields.items():
+        key = field.data_key or name
+        properties[key] = field_schema(field)
+        if field.required:
+            required.append(key)
+    body = {"type": "object", "properties": properties}
+    if required:
+        body["required"] = sorted(required)
+    body["additionalProperties"] = instance.unknown != RAISE
+    doc = _doc(type(instance))
+    if doc:
+        body["description"] = doc
+    return body
+
+
+# -- one JSON Schema per event type ---------------------------------------------------------------
+
+
+def message_name(event_type: EventType):
+    return f"{event_type.department}.{event_type.type}.v{event_type.version}"
+
+
+def schema_file(event_type: EventType):
+    return f"{JSONSCHEMA_DIR}/{message_name(event_type)}.json"
+
+
+def event_json_schema(event_type: EventType):
+    """The envelope with this type's payload inlined: what the department sends, as JSON Schema."""
+    body = object_schema(EnvelopeSchema)
+    props = body["properties"]
+    props["type"] = {"type": "string", "const": event_type.type}
+    props["version"] = {"type": "integer", "const": event_type.version}
+    source = copy.deepcopy(props["source"])
+    source["properties"]["department"] = {"type": "string", "const": event_type.department}
+    props["source"] = source
+    subject = props["subject"]
+    kinds = event_type.subject_kinds
+    props["subject"] = {
+        "type": "object",
+        "properties": {kind: subject["properties"][kind] for kind in kinds},
+        "additionalProperties": False,
+        "description": f"What the event is about: a {' or a '.join(kinds)}.",
+    }
+    if len(kinds) == 1:
+        props["subject"]["required"] = list(kinds)
+    else:  # exactly one of them, as SubjectSchema insists
+        props["subject"]["oneOf"] = [{"required": [kind]} for kind in kinds]
+    payload = object_schema(event_type.schema)
+    payload.setdefault("description", event_type.summary)
+    props["payload"] = payload
+    if event_type.type == "event.retracted":
+        body["required"] = sorted({*body["required"], "supersedes"})
+        props["supersedes"] = dict(props["supersedes"], description="The event_id this event retracts.")
+    return {
+        "$schema": JSON_SCHEMA_DIALECT,
+        "$id": f"urn:childlink:event:{message_name(event_type)}",
+        "title": message_name(event_type),
+        **{k: v for k, v in body.items() if k != "description"},
+        "description": (
+            f"{event_type.summary} Sent by the {event_type.department} department. "
+            "An event must not supersede itself (supersedes != event_id)."
+        ),
+    }
+
+
+# -- AsyncAPI ------------------------------------------------------------------------------------
+
+
+def _channel_id(department):
+    return f"{department}.events"
+
+
+def asyncapi_document():
+    channels, operations, messages = {}, {}, {}
+    for department in INGEST_DEPARTMENTS:
+        types = [t for t in EVENT_TYPES if t.department == department]
+        channel = _channel_id(department)
+        channels[channel] = {
+            "address": f"{department}.events",
+            "title": f"{department} events",
+            "description": (
+                f"The {department} department's topic exchange, carrying every event its service "
+                f"accepted. The referral service consumes them from the quorum queue "
+                f"`referral.{department}.events`, bound with `#`."
+            ),
+            "messages": {
+                message_name(t): {"$ref": f"#/components/messages/{message_name(t)}"} for t in types
+            },
+            "bindings": {
+                "amqp": {
+                    "is": "routingKey",
+                    "exchange": {"name": f"{department}.events", "type": "topic", "durable": True,
+                                 "autoDelete": False, "vhost": "/"},
+                    "bindingVersion": "0.3.0",
+                },
+            },
+        }
+        channel_messages = [
+            {"$ref": f"#/channels/{channel}/messages/{message_name(t)}"} for t in types
+        ]
+        operations[f"{department}.publish"] = {
+            "action": "send",
+            "channel": {"$ref": f"#/channels/{channel}"},
+            "title": f"{department} publishes its events",
+            "summary": f"The {department} service publishes each event it accepted.",
+            "messages": channel_messages,
+        }
+        operations[f"referral.consume.{department}"] = {
+            "action": "receive",
+            "channel": {"$ref": f"#/channels/{channel}"},
+            "title": f"referral consumes {department} events",
+            "summary": f"The referral service reads the {department} events into each child's timeline.",
+            "messages": copy.deepcopy(channel_messages),
+            "bindings": {"amqp": {"ack": True, "bindingVersion": "0.3.0"}},
+        }
+        for t in types:
+            messages[message_name(t)] = {
+                "name": message_name(t),
+                "title": f"{t.department} {t.type} v{t.version}",
+                "summary": t.summary,
+                "contentType": "application/json",
+                "payload": {"schemaFormat": PAYLOAD_SCHEMA_FORMAT, "schema": {"$ref": schema_file(t)}},
+            }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "childlink events",
+            "version": "1.0.0",
+            "description": (
+                "The events the four Bangkok city departments (social, education, health, medical) "
+                "publish about children and child development centres, and that the referral service "
+                "consumes. Generated by `python -m childlink_contracts.docs` from the marshmallow "
+                "schemas in childlink_contracts: do not edit by hand."
+            ),
+        },
+        "defaultContentType": "application/json",
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages},
+    }
+
+
+# -- files ---------------------------------------------------------------------------------------
+
+
+def _json_text(data):
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _yaml_text(data):
+    text = yaml.safe_dump(data, sort_keys=True, allow_unicode=True, default_flow_style=False, width=2**16)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def render():
+    """{path relative to the output directory: file text}, everything the generator writes."""
+    files = {schema_file(t): _json_text(event_json_schema(t)) for t in EVENT_TYPES}
+    files[ASYNCAPI_FILE] = _yaml_text(asyncapi_document())
+    return dict(sorted(files.items()))
+
+
+def _existing(out_dir: Path):
+    """Generated-looking files already under out_dir (the only ones --check may call extra)."""
+    found = set()
+    if (out_dir / ASYNCAPI_FILE).is_file():
+        found.add(ASYNCAPI_FILE)
+    schema_dir = out_dir / JSONSCHEMA_DIR
+    if schema_dir.is_dir():
+        found.update(f"{JSONSCHEMA_DIR}/{p.name}" for p in schema_dir.glob("*.json"))
+    return found
+
+
+def stale_files(out_dir=DEFAULT_OUT):
+    """Relative paths under out_dir that are missing, differ from a fresh generation, or are extra."""
+    out_dir = Path(out_dir)
+    fresh = render()
+    stale = []
+    for rel, text in fresh.items():
+        path = out_dir / rel
+        if not path.is_file() or path.read_bytes() != text.encode("utf-8"):
+            stale.append(rel)
+    stale.extend(_existing(out_dir) - fresh.keys())
+    return sorted(stale)
+
+
+def write(out_dir=DEFAULT_OUT):
+    """Write every generated file under out_dir, remove generated files no longer produced."""
+    out_dir = Path(out_dir)
+    fresh = render()
+    for rel in _existing(out_dir) - fresh.keys():
+        (out_dir / rel).unlink()
+    for rel, text in fresh.items():
+        path = out_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text.encode("utf-8"))
+    return sorted(fresh)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m childlink_contracts.docs",
+        description="Generate the JSON Schemas and the AsyncAPI document from the contracts.",
+    )
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 naming the files that are stale")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output directory ({DEFAULT_OUT})")
+    args = parser.parse_args(argv)
+    if args.check:
+        stale = stale_files(args.out)
+        if stale:
+            print(f"stale generated contract docs in {args.out}:", file=sys.stderr)
+            for rel in stale:
+                print(f"  {rel}", file=sys.stderr)
+            print("regenerate with: python -m childlink_contracts.docs", file=sys.stderr)
+            return 1
+        print(f"contract docs in {args.out} are up to date")
+        return 0
+    written = write(args.out)
+    print(f"wrote {len(written)} files to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
