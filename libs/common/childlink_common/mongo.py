@@ -10,8 +10,8 @@ from .errors import StoreUnavailable
 SERVER_SELECTION_TIMEOUT_MS = 5000
 
 
-def connect(uri, database):
-    client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS, tz_aware=True)
+def connect(uri, database, server_selection_timeout_ms=SERVER_SELECTION_TIMEOUT_MS):
+    client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=server_selection_timeout_ms, tz_aware=True)
     return client, client.get_database(database)
 
 

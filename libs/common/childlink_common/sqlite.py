@@ -14,10 +14,10 @@ BUSY_TIMEOUT_S = 5.0
 
 
 class SqliteDatabase:
-    def __init__(self, path, schema):
+    def __init__(self, path, schema, busy_timeout_s=BUSY_TIMEOUT_S):
         self.path = str(path)
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+        self._conn = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None,
                                      check_same_thread=False)
         self._conn.row_factory = sqlite3.Row
         with self._guard():

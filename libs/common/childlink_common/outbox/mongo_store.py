@@ -3,15 +3,15 @@
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import BulkWriteError
 
-from ..mongo import connect, unavailable_as_store_error
+from ..mongo import SERVER_SELECTION_TIMEOUT_MS, connect, unavailable_as_store_error
 from .port import OutboxRecord
 
 DUPLICATE_KEY = 11000
 
 
 class MongoOutbox:
-    def __init__(self, uri, database):
-        self.client, self.db = connect(uri, database)
+    def __init__(self, uri, database, server_selection_timeout_ms=SERVER_SELECTION_TIMEOUT_MS):
+        self.client, self.db = connect(uri, database, server_selection_timeout_ms)
         self.outbox = self.db["outbox"]
         self.counters = self.db["counters"]
         with unavailable_as_store_error():
@@ -57,6 +57,8 @@ class MongoOutbox:
         return statuses
 
     def claim(self, owner, limit, now, lease_seconds):
+        if limit <= 0:
+            return []  # pymongo reads limit(0) as "no limit"
         with unavailable_as_store_error():
             candidates = list(self.outbox.find(
                 {"published_at": None, "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}},

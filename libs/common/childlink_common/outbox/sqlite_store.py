@@ -2,7 +2,7 @@
 
 import json
 
-from ..sqlite import SqliteDatabase
+from ..sqlite import BUSY_TIMEOUT_S, SqliteDatabase
 from .port import OutboxRecord
 
 SCHEMA = """
@@ -22,8 +22,8 @@ CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (seq) WHERE published_at IS 
 
 
 class SqliteOutbox:
-    def __init__(self, path):
-        self.db = SqliteDatabase(path, SCHEMA)
+    def __init__(self, path, busy_timeout_s=BUSY_TIMEOUT_S):
+        self.db = SqliteDatabase(path, SCHEMA, busy_timeout_s=busy_timeout_s)
 
     def add(self, events, accepted_at):
         statuses = []
@@ -39,6 +39,8 @@ class SqliteOutbox:
         return statuses
 
     def claim(self, owner, limit, now, lease_seconds):
+        if limit <= 0:
+            return []  # SQLite reads a negative LIMIT as "no limit"
         with self.db.transaction() as conn:
             rows = conn.execute(
                 "SELECT seq FROM outbox WHERE published_at IS NULL"

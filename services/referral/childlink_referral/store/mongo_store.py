@@ -3,12 +3,13 @@
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from childlink_common.mongo import connect, unavailable_as_store_error
+from childlink_common.mongo import SERVER_SELECTION_TIMEOUT_MS, connect, unavailable_as_store_error
 
 
 class MongoTimelineStore:
-    def __init__(self, uri, database="childlink_referral"):
-        self.client, self.db = connect(uri, database)
+    def __init__(self, uri, database="childlink_referral",
+                 server_selection_timeout_ms=SERVER_SELECTION_TIMEOUT_MS):
+        self.client, self.db = connect(uri, database, server_selection_timeout_ms)
         self.keys = self.db["child_keys"]
         self.children = self.db["children"]
         self.entries = self.db["timeline"]

@@ -2,7 +2,7 @@
 
 import json
 
-from childlink_common.sqlite import SqliteDatabase
+from childlink_common.sqlite import BUSY_TIMEOUT_S, SqliteDatabase
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS child_keys (
@@ -27,8 +27,8 @@ CREATE INDEX IF NOT EXISTS timeline_child ON timeline (child_id, occurred_at_utc
 
 
 class SqliteTimelineStore:
-    def __init__(self, path):
-        self.db = SqliteDatabase(path, SCHEMA)
+    def __init__(self, path, busy_timeout_s=BUSY_TIMEOUT_S):
+        self.db = SqliteDatabase(path, SCHEMA, busy_timeout_s=busy_timeout_s)
 
     def children_for_keys(self, keys):
         if not keys:

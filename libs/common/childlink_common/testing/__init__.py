@@ -1,0 +1,1 @@
+"""Helpers for tests: never imported by the services themselves."""

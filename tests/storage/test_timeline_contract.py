@@ -1,0 +1,251 @@
+"""The referral timeline contract: every TimelineStore adapter keeps the same promises.
+
+`TimelineContract` holds the promises; each adapter gets one subclass that only says how to open it.
+"""
+
+import json
+import sqlite3
+
+import pytest
+from childlink_common.errors import StoreUnavailable
+from childlink_referral.store.mongo_store import MongoTimelineStore
+from childlink_referral.store.sqlite_store import SqliteTimelineStore
+
+PROFILE = {"national_id": "1103700012345", "given_name": "สมหญิง", "family_name": "ใจดี",
+           "birth_date": "2021-03-04", "sex": "F", "district_code": "1001"}
+
+
+def entry(event_id, child_id="child-a", occurred_at_utc="2024-05-01T02:30:00.000000Z", **extra):
+    return {
+        "event_id": event_id,
+        "child_id": child_id,
+        "department": "health",
+        "type": "health.growth_measured",
+        "version": 1,
+        "occurred_at": "2024-05-01T09:30:00+07:00",
+        "occurred_at_utc": occurred_at_utc,
+        "recorded_at": "2024-05-01T10:00:00+07:00",
+        "stored_at": 1_714_534_200.25,
+        "facility_code": "HC-0042",
+        "district_code": "1001",
+        "correlation_id": f"corr-{event_id}",
+        "supersedes": None,
+        "payload": {"weight_kg": 12.5, "height_cm": 88, "note": "เด็กแข็งแรงดี"},
+        **extra,
+    }
+
+
+def stored(entry_, duplicates=0):
+    return {**entry_, "duplicates": duplicates}
+
+
+class TimelineContract:
+    """Subclasses provide `open_store(request)`; every test below runs once per adapter."""
+
+    def open_store(self, request):
+        raise NotImplementedError
+
+    @pytest.fixture
+    def store(self, request):
+        store = self.open_store(request)
+        yield store
+        store.close()
+
+    # --- keys ----------------------------------------------------------------------------------
+
+    def test_claim_key_gives_a_free_key_to_the_claimant(self, store):
+        assert store.claim_key("nid:1103700012345", "child-a") == "child-a"
+
+    def test_claim_key_first_wins_and_returns_the_holder(self, store):
+        store.claim_key("nid:1103700012345", "child-a")
+        assert store.claim_key("nid:1103700012345", "child-b") == "child-a"
+        assert store.find_child("nid:1103700012345") == "child-a"
+
+    def test_claim_key_again_by_the_holder_is_harmless(self, store):
+        store.claim_key("local:health:HC-0042:77", "child-a")
+        assert store.claim_key("local:health:HC-0042:77", "child-a") == "child-a"
+        assert store.children_for_keys(["local:health:HC-0042:77"]) == {"local:health:HC-0042:77": "child-a"}
+
+    def test_children_for_keys_reports_only_held_keys(self, store):
+        store.claim_key("nid:1103700012345", "child-a")
+        store.claim_key("local:health:HC-0042:77", "child-a")
+        store.claim_key("local:education:SCH-9:12", "child-b")
+        assert store.children_for_keys(
+            ["nid:1103700012345", "local:education:SCH-9:12", "local:social:SW-1:5"]
+        ) == {"nid:1103700012345": "child-a", "local:education:SCH-9:12": "child-b"}
+
+    def test_children_for_no_keys_is_empty(self, store):
+        store.claim_key("nid:1103700012345", "child-a")
+        assert store.children_for_keys([]) == {}
+
+    def test_find_child(self, store):
+        store.claim_key("local:health:HC-0042:77", "child-a")
+        assert store.find_child("local:health:HC-0042:77") == "child-a"
+        assert store.find_child("local:health:HC-0042:78") is None
+
+    # --- profiles ------------------------------------------------------------------------------
+
+    def test_child_returns_profile_and_sorted_keys(self, store):
+        store.claim_key("nid:1103700012345", "child-a")
+        store.claim_key("local:health:HC-0042:77", "child-a")
+        store.claim_key("local:education:SCH-9:12", "child-b")
+        store.save_profile("child-a", PROFILE, "2024-05-01T02:30:00.000000Z")
+        assert store.child("child-a") == {
+            "child_id": "child-a", "profile": PROFILE,
+            "keys": ["local:health:HC-0042:77", "nid:1103700012345"],
+        }
+
+    def test_child_without_profile_is_none(self, store):
+        store.claim_key("nid:1103700012345", "child-a")
+        assert store.child("child-a") is None
+        assert store.child("child-unknown") is None
+
+    def test_save_profile_keeps_the_newest(self, store):
+        store.save_profile("child-a", {**PROFILE, "district_code": "1001"}, "2024-05-01T02:30:00.000000Z")
+        store.save_profile("child-a", {**PROFILE, "district_code": "1002"}, "2024-06-01T02:30:00.000000Z")
+        assert store.child("child-a")["profile"]["district_code"] == "1002"
+
+    def test_save_profile_ignores_an_older_one(self, store):
+        store.save_profile("child-a", {**PROFILE, "district_code": "1002"}, "2024-06-01T02:30:00.000000Z")
+        store.save_profile("child-a", {**PROFILE, "district_code": "1001"}, "2024-05-01T02:30:00.000000Z")
+        assert store.child("child-a")["profile"]["district_code"] == "1002"
+        assert store.stats()["children"] == 1
+
+    def test_save_profile_replaces_the_whole_profile(self, store):
+        store.save_profile("child-a", PROFILE, "2024-05-01T02:30:00.000000Z")
+        store.save_profile("child-a", {"given_name": "สมศรี"}, "2024-06-01T02:30:00.000000Z")
+        assert store.child("child-a")["profile"] == {"given_name": "สมศรี"}
+
+    def test_profiles_of_children_are_kept_apart(self, store):
+        store.save_profile("child-a", PROFILE, "2024-05-01T02:30:00.000000Z")
+        store.save_profile("child-b", {"given_name": "ดวงใจ"}, "2024-04-01T02:30:00.000000Z")
+        assert store.child("child-a")["profile"] == PROFILE
+        assert store.child("child-b")["profile"] == {"given_name": "ดวงใจ"}
+
+    # --- timeline ------------------------------------------------------------------------------
+
+    def test_append_returns_true_then_false_for_the_same_event(self, store):
+        assert store.append_to_timeline(entry("evt-1")) is True
+        assert store.append_to_timeline(entry("evt-1")) is False
+        assert store.timeline("child-a") == [stored(entry("evt-1"), duplicates=1)]
+
+    def test_a_duplicate_does_not_replace_the_stored_entry(self, store):
+        store.append_to_timeline(entry("evt-1", payload={"v": 1}))
+        store.append_to_timeline(entry("evt-1", payload={"v": 2}))
+        [only] = store.timeline("child-a")
+        assert only["payload"] == {"v": 1}
+
+    def test_duplicates_are_counted_per_entry_and_in_stats(self, store):
+        store.append_to_timeline(entry("evt-1"))
+        store.append_to_timeline(entry("evt-2", occurred_at_utc="2024-05-02T00:00:00.000000Z"))
+        for _ in range(3):
+            store.append_to_timeline(entry("evt-1"))
+        store.append_to_timeline(entry("evt-2", occurred_at_utc="2024-05-02T00:00:00.000000Z"))
+        assert [e["duplicates"] for e in store.timeline("child-a")] == [3, 1]
+        assert store.stats()["events"] == 2
+        assert store.stats()["duplicates"] == 4
+
+    def test_timeline_orders_by_occurred_at_then_event_id_whatever_the_arrival(self, store):
+        arrivals = [
+            entry("evt-c", occurred_at_utc="2024-05-01T00:00:00.000000Z"),
+            entry("evt-z", occurred_at_utc="2023-12-31T23:59:59.999999Z"),
+            entry("evt-b", occurred_at_utc="2024-05-01T00:00:00.000000Z"),
+            entry("evt-a", occurred_at_utc="2024-06-15T08:00:00.000000Z"),
+            entry("evt-d", occurred_at_utc="2024-05-01T00:00:00.000000Z"),
+        ]
+        for e in arrivals:
+            store.append_to_timeline(e)
+        assert [e["event_id"] for e in store.timeline("child-a")] == [
+            "evt-z", "evt-b", "evt-c", "evt-d", "evt-a"]
+
+    def test_timeline_returns_entries_exactly(self, store):
+        e = entry("evt-1", supersedes="evt-0", payload={
+            "note": "ส่งต่อโรงพยาบาล — พัฒนาการล่าช้า", "score": 7.25, "count": 3, "flags": [True, None],
+            "nested": {"a": [1, {"b": "ค"}]}, "empty": {}})
+        store.append_to_timeline(e)
+        [got] = store.timeline("child-a")
+        assert got == stored(e)
+        assert json.dumps(got, ensure_ascii=False) == json.dumps(stored(e), ensure_ascii=False)  # key order too
+
+    def test_timeline_of_another_child_is_not_mixed_in(self, store):
+        store.append_to_timeline(entry("evt-1", child_id="child-a"))
+        store.append_to_timeline(entry("evt-2", child_id="child-b"))
+        store.append_to_timeline(entry("evt-3", child_id="centre:C-1"))
+        assert [e["event_id"] for e in store.timeline("child-a")] == ["evt-1"]
+        assert [e["event_id"] for e in store.timeline("child-b")] == ["evt-2"]
+        assert [e["event_id"] for e in store.timeline("centre:C-1")] == ["evt-3"]
+
+    def test_timeline_of_unknown_child_is_empty(self, store):
+        assert store.timeline("child-unknown") == []
+
+    # --- stats ---------------------------------------------------------------------------------
+
+    def test_stats_of_an_empty_store(self, store):
+        assert store.stats() == {"children": 0, "events": 0, "duplicates": 0}
+
+    def test_stats_counts_children_events_and_duplicates(self, store):
+        store.save_profile("child-a", PROFILE, "2024-05-01T02:30:00.000000Z")
+        store.save_profile("child-b", {"given_name": "ดวงใจ"}, "2024-05-01T02:30:00.000000Z")
+        store.save_profile("child-a", PROFILE, "2024-04-01T02:30:00.000000Z")  # older: ignored
+        store.append_to_timeline(entry("evt-1", child_id="child-a"))
+        store.append_to_timeline(entry("evt-2", child_id="child-b"))
+        store.append_to_timeline(entry("evt-3", child_id="centre:C-1"))
+        store.append_to_timeline(entry("evt-2", child_id="child-b"))
+        assert store.stats() == {"children": 2, "events": 3, "duplicates": 1}
+
+
+class TestSqliteTimelineStore(TimelineContract):
+    def open_store(self, request):
+        return SqliteTimelineStore(request.getfixturevalue("tmp_path") / "referral.sqlite3")
+
+    def test_a_locked_file_makes_writes_raise_store_unavailable(self, tmp_path):
+        path = tmp_path / "referral.sqlite3"
+        store = SqliteTimelineStore(path, busy_timeout_s=0.1)
+        holder = sqlite3.connect(path, isolation_level=None)
+        try:
+            holder.execute("BEGIN EXCLUSIVE")
+            with pytest.raises(StoreUnavailable):
+                store.claim_key("nid:1103700012345", "child-a")
+            with pytest.raises(StoreUnavailable):
+                store.save_profile("child-a", PROFILE, "2024-05-01T02:30:00.000000Z")
+            with pytest.raises(StoreUnavailable):
+                store.append_to_timeline(entry("evt-1"))
+            holder.execute("ROLLBACK")
+            # the lock gone, the same store works again and nothing half-written stayed
+            assert store.stats() == {"children": 0, "events": 0, "duplicates": 0}
+            assert store.append_to_timeline(entry("evt-1")) is True
+        finally:
+            holder.close()
+            store.close()
+
+
+class TestMongoTimelineStore(TimelineContract):
+    def open_store(self, request):
+        return MongoTimelineStore(request.getfixturevalue("mongo_uri"),
+                                  request.getfixturevalue("mongo_database"))
+
+    def test_an_unreachable_server_raises_store_unavailable_on_open(self, closed_port_uri):
+        with pytest.raises(StoreUnavailable):
+            MongoTimelineStore(closed_port_uri, "childlink_test", server_selection_timeout_ms=200)
+
+    def test_a_server_gone_away_makes_every_call_raise_store_unavailable(self, disposable_mongo):
+        uri, stop = disposable_mongo
+        store = MongoTimelineStore(uri, "childlink_test", server_selection_timeout_ms=200)
+        try:
+            store.append_to_timeline(entry("evt-1"))
+            stop()
+            calls = [
+                lambda: store.children_for_keys(["nid:1103700012345"]),
+                lambda: store.claim_key("nid:1103700012345", "child-a"),
+                lambda: store.save_profile("child-a", PROFILE, "2024-05-01T02:30:00.000000Z"),
+                lambda: store.append_to_timeline(entry("evt-2")),
+                lambda: store.timeline("child-a"),
+                lambda: store.child("child-a"),
+                lambda: store.find_child("nid:1103700012345"),
+                lambda: store.stats(),
+            ]
+            for call in calls:
+                with pytest.raises(StoreUnavailable):
+                    call()
+        finally:
+            store.close()
