@@ -14,11 +14,10 @@ import time
 from functools import partial
 
 import eventlet
-from kombu import Connection, Producer
 from nameko.messaging import Consumer, QueueConsumer
 
 from . import topology
-from .dead_letters import publish_dead_letter
+from .dead_letters import DeadLetterPublisher
 from .errors import PermanentFailure, StoreUnavailable
 from .logs import get_logger
 from .settings import amqp_uri
@@ -38,6 +37,8 @@ class DecodeSafeQueueConsumer(QueueConsumer):
     (re-raised, it tears down the connection and comes back forever)."""
 
     def get_consumers(self, consumer_cls, channel):
+        # the dead-letter exchange must exist before the broker's own delivery limit needs it
+        topology.declare_all(channel)
         consumers = super().get_consumers(consumer_cls, channel)
         for provider, consumer in self._consumers.items():
             consumer.on_decode_error = partial(self._on_decode_error, provider)
@@ -54,20 +55,15 @@ class DeadLetteringConsumer(Consumer):
     def __init__(self, queue, max_attempts=topology.MAX_ATTEMPTS, **kwargs):
         super().__init__(queue, requeue_on_error=True, **kwargs)
         self.max_attempts = max_attempts
-        self._connection = None
-        self._producer = None
+        self.dead_letters = None
 
-    def _dead_letter_producer(self):
-        if self._producer is None:
-            self._connection = Connection(amqp_uri(self.container.config),
-                                          transport_options={"confirm_publish": True})
-            self._producer = Producer(self._connection)
-        return self._producer
+    def setup(self):
+        self.dead_letters = DeadLetterPublisher(amqp_uri(self.container.config))
+        super().setup()
 
     def stop(self):
         super().stop()
-        if self._connection is not None:
-            self._connection.release()
+        self.dead_letters.close()
 
     def handle_message(self, body, message, store_retries=0):
         context_data = self.unpack_message_headers(message)
@@ -114,11 +110,11 @@ class DeadLetteringConsumer(Consumer):
     def dead_letter(self, message, reason, exc, attempts):
         event_id = (message.properties or {}).get("message_id")
         try:
-            publish_dead_letter(self._dead_letter_producer(), message, self.queue.name, reason, exc, attempts)
+            self.dead_letters.publish(message, self.queue.name, reason, exc, attempts)
         except Exception as publish_error:  # noqa: BLE001 - keep the message; the broker limit backs us
             log.error("dead_letter.publish_failed", queue=self.queue.name, event_id=event_id,
                       error=repr(publish_error))
-            self._producer = None
+            time.sleep(RETRY_PAUSE_S)
             self.queue_consumer.requeue_message(message)
             return
         log.error("message.dead_lettered", queue=self.queue.name, reason=reason, attempts=attempts,

@@ -3,6 +3,8 @@
 import datetime as dt
 import traceback
 
+from kombu import Connection, Producer
+
 from . import topology
 
 
@@ -26,6 +28,46 @@ def dead_letter_headers(message, queue_name, reason, exc, attempts):
     return {key: value for key, value in headers.items() if value is not None}
 
 
+class DeadLetterUnroutable(RuntimeError):
+    pass
+
+
+class DeadLetterPublisher:
+    """Publishes dead letters with confirms and `mandatory`, so one that reaches no queue is an error."""
+
+    def __init__(self, amqp_uri):
+        self.amqp_uri = amqp_uri
+        self._connection = None
+        self._producer = None
+        self._returned = []
+
+    def _ready_producer(self):
+        if self._producer is None:
+            self._connection = Connection(self.amqp_uri, transport_options={"confirm_publish": True})
+            channel = self._connection.channel()
+            topology.declare_all(channel)
+            self._producer = Producer(channel, on_return=lambda *args: self._returned.append(args))
+        return self._producer
+
+    def publish(self, message, queue_name, reason, exc, attempts):
+        try:
+            self._returned.clear()
+            publish_dead_letter(self._ready_producer(), message, queue_name, reason, exc, attempts)
+            if self._returned:
+                raise DeadLetterUnroutable(f"dead letter for {queue_name} reached no queue")
+        except Exception:
+            self.close()
+            raise
+
+    def close(self):
+        connection, self._connection, self._producer = self._connection, None, None
+        if connection is not None:
+            try:
+                connection.release()
+            except Exception:  # noqa: BLE001 - already broken
+                pass
+
+
 def publish_dead_letter(producer, message, queue_name, reason, exc, attempts):
     properties = message.properties or {}
     producer.publish(
@@ -38,6 +80,6 @@ def publish_dead_letter(producer, message, queue_name, reason, exc, attempts):
         message_id=properties.get("message_id"),
         correlation_id=properties.get("correlation_id"),
         headers=dead_letter_headers(message, queue_name, reason, exc, attempts),
-        retry=True,
-        retry_policy={"max_retries": 3, "interval_start": 0.5, "interval_step": 1},
+        mandatory=True,
+        retry=False,
     )
