@@ -1,0 +1,67 @@
+# childlink: the verbs. `make run` brings the system up on this machine; `make test` passes every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON313 ?= $(shell command -v python3.13 2>/dev/null || ls -1d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -n1)
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+RUN := $(UV) run --frozen --no-sync
+N ?= 20
+PYTEST_ARGS ?=
+
+.PHONY: help install broker run up stop down status simulate test test-fast lint contracts clean
+
+help:
+	@echo "make run       install, start RabbitMQ if needed, start every service, simulate $(N) children, print URLs"
+	@echo "make stop      stop the services started by make run"
+	@echo "make test      install and run every test (unit, contract, storage on SQLite and MongoDB-wire, e2e)"
+	@echo "make simulate N=200   drive the running ingest APIs with N simulated children"
+	@echo "make contracts regenerate contracts/generated (AsyncAPI, JSON Schemas)"
+	@echo "make lint      ruff"
+
+$(UV):
+	@test -n "$(PYTHON313)" || { echo "Python 3.13 not found (pyenv install 3.13, or set PYTHON313=...)"; exit 1; }
+	$(PYTHON313) -m venv .tools
+	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+install: $(UV)
+	$(UV) sync --frozen --python $(PYTHON313)
+
+broker:
+	deploy/scripts/ensure-rabbitmq.sh
+
+run: install broker up
+	$(RUN) python -m childlink_tools.simulator --children $(N)
+	@echo
+	@echo "childlink is running (embedded store: var/data; logs: var/log). Open:"
+	@echo "  RabbitMQ console            http://127.0.0.1:15672  (guest/guest)"
+	@echo "  health ingest               http://127.0.0.1:8103/health   (POST /v1/events, X-API-Key: dev-health-key)"
+	@echo "  referral timelines          http://127.0.0.1:8105/health   (GET /v1/children/<id>/timeline, X-API-Key: dev-staff-key)"
+	@echo "Stop it with: make stop"
+
+up:
+	$(RUN) python -m childlink_common.launcher up
+
+stop down:
+	@test -x $(UV) && $(RUN) python -m childlink_common.launcher down || true
+
+status:
+	$(RUN) python -m childlink_common.launcher status
+
+simulate:
+	$(RUN) python -m childlink_tools.simulator --children $(N)
+
+test: install broker
+	$(RUN) python -m pytest $(PYTEST_ARGS)
+
+test-fast: install
+	$(RUN) python -m pytest -m "not e2e" $(PYTEST_ARGS)
+
+lint: install
+	$(RUN) ruff check .
+
+contracts: install
+	$(RUN) python -m childlink_contracts.docs
+
+clean: stop
+	rm -rf var .venv .tools

@@ -1,0 +1,101 @@
+"""`make run` / `make stop`: the whole system as background processes on this machine, embedded store by default.
+
+    python -m childlink_common.launcher up      # start every service, wait until healthy, print URLs
+    python -m childlink_common.launcher down    # stop them (SIGTERM, then SIGKILL after a grace period)
+    python -m childlink_common.launcher status
+"""
+
+import argparse
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from . import settings
+from .processes import REPO_ROOT, ServiceProcess
+
+PORTS = {"social": 8101, "education": 8102, "health": 8103, "medical": 8104, "referral": 8105}
+RUN_DIR = REPO_ROOT / "var" / "run"
+LOG_DIR = REPO_ROOT / "var" / "log"
+
+
+def pid_file(service):
+    return RUN_DIR / f"{service}.pid"
+
+
+def running_pid(service):
+    path = pid_file(service)
+    if not path.exists():
+        return None
+    pid = int(path.read_text())
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        path.unlink()
+        return None
+    return pid
+
+
+def up():
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    data_dir = Path(os.environ.get("CHILDLINK_DATA_DIR", REPO_ROOT / "var" / "data"))
+    started = []
+    for service, port in PORTS.items():
+        if running_pid(service):
+            print(f"{service:10} already running (pid {running_pid(service)})")
+            continue
+        process = ServiceProcess(service, amqp_uri=settings.amqp_uri(), data_dir=data_dir, log_dir=LOG_DIR,
+                                 port=port).start()
+        pid_file(service).write_text(str(process.process.pid))
+        started.append(process)
+    for process in started:
+        process.wait_healthy()
+        print(f"{process.service:10} up on {process.url} (log: {process.log_path.relative_to(REPO_ROOT)})")
+    store = "MongoDB at MONGO_URI" if settings.mongo_uri() else f"embedded SQLite in {data_dir}"
+    print(f"store: {store}")
+
+
+def down(grace=15):
+    for service in PORTS:
+        pid = running_pid(service)
+        if not pid:
+            continue
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and running_pid(service):
+            time.sleep(0.2)
+        if running_pid(service):
+            os.kill(pid, signal.SIGKILL)
+        pid_file(service).unlink(missing_ok=True)
+        print(f"{service:10} stopped")
+
+
+def status():
+    healthy = True
+    for service, port in PORTS.items():
+        pid = running_pid(service)
+        try:
+            health = requests.get(f"http://127.0.0.1:{port}/health", timeout=2).json()
+        except requests.RequestException:
+            health, healthy = None, False
+        print(f"{service:10} pid={pid or '-':<8} {health or 'not answering'}")
+    return healthy
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=("up", "down", "status"))
+    command = parser.parse_args(argv).command
+    if command == "up":
+        up()
+    elif command == "down":
+        down()
+    else:
+        sys.exit(0 if status() else 1)
+
+
+if __name__ == "__main__":
+    main()
