@@ -45,6 +45,12 @@ def test_two_departments_out_of_order_with_a_duplicate_make_one_ordered_timeline
     # the social local id now leads to the same child
     assert system.find_child(department="social", facility="CDC-1001-01", local_id="S-9") == child_id
 
+    # PDPA: the logs carry ids to follow an event, never who the child is
+    for name, process in system.processes.items():
+        logs = process.logs()
+        assert "1234567890121" not in logs and "สมใจ" not in logs and "ใจดี" not in logs, name
+    assert screened["event_id"] in system["referral"].logs()
+
 
 def test_a_duplicate_delivered_by_the_broker_is_counted_not_applied(system, rabbit_config):
     screened = event("health", "child.screened", subject=child(local_id="HN-5", national_id=None))

@@ -1,0 +1,106 @@
+"""The dead-lettering consumer against the real RabbitMQ: bounded retries, reasons kept, nothing lost."""
+
+import json
+import time
+
+import pytest
+from kombu import Connection, Exchange, Producer
+
+from childlink_common import topology
+from childlink_common.consumer import consume_safely
+from childlink_common.errors import StoreUnavailable
+from childlink_common.testing.services import wait_until
+
+EXCHANGE = Exchange("test.events", type="topic", durable=True)
+QUEUE = topology.consumer_queue("test.work", EXCHANGE)
+seen = []
+handled = []
+store_down_until = {"t": 0.0}
+
+
+class Worker:
+    name = "worker"
+
+    @consume_safely(QUEUE)
+    def handle(self, body):
+        seen.append(body["n"])
+        if body["kind"] == "poison":
+            raise ValueError(f"cannot handle message {body['n']}")
+        if body["kind"] == "store" and time.monotonic() < store_down_until["t"]:
+            raise StoreUnavailable("database is locked")
+        handled.append(body["n"])
+
+
+@pytest.fixture
+def worker(container_factory, rabbit_config):
+    seen.clear()
+    handled.clear()
+    container = container_factory(Worker, {**rabbit_config, "max_workers": 4})
+    container.start()
+    return container
+
+
+def publish(amqp_uri, body, headers=None):
+    with Connection(amqp_uri) as connection:
+        Producer(connection.channel()).publish(
+            json.dumps(body), exchange=EXCHANGE, routing_key="anything", content_type="application/json",
+            message_id=f"m{body['n']}", headers=headers or {})
+
+
+def dead_letters(amqp_uri):
+    found = []
+    with Connection(amqp_uri) as connection:
+        channel = connection.channel()
+        while (message := channel.basic_get(queue=topology.DEAD_LETTER_QUEUE, no_ack=True)) is not None:
+            found.append(message)
+    return found
+
+
+def test_a_failing_handler_is_retried_a_bounded_number_of_times_then_dead_lettered(worker, rabbit_config):
+    uri = rabbit_config["AMQP_URI"]
+    publish(uri, {"n": 1, "kind": "poison"}, headers={"traceparent": "abc-123"})
+    for n in range(2, 12):
+        publish(uri, {"n": n, "kind": "fine"})
+
+    letters = []
+    wait_until(lambda: letters.extend(dead_letters(uri)) or letters, message="dead letter")
+    wait_until(lambda: set(range(2, 12)) <= set(seen), message="healthy messages handled")
+    time.sleep(0.5)  # room for any (wrong) further redelivery to show up
+
+    assert seen.count(1) == topology.MAX_ATTEMPTS
+    [letter] = letters
+    headers = letter.headers
+    assert headers["x-childlink-reason"] == "max_attempts"
+    assert headers["x-childlink-attempts"] == topology.MAX_ATTEMPTS
+    assert "ValueError: cannot handle message 1" in headers["x-childlink-error"]
+    assert headers["traceparent"] == "abc-123"  # the original headers travel with it
+    assert headers["x-childlink-queue"] == "test.work"
+    assert letter.properties["message_id"] == "m1"
+    assert json.loads(letter.body) == {"n": 1, "kind": "poison"}
+    assert all(seen.count(n) == 1 for n in range(2, 12))
+
+
+def test_an_unavailable_store_keeps_the_message_until_it_returns_without_using_up_attempts(worker, rabbit_config):
+    uri = rabbit_config["AMQP_URI"]
+    store_down_until["t"] = time.monotonic() + 5.0
+    publish(uri, {"n": 1, "kind": "store"})
+    wait_until(lambda: handled == [1], timeout=20, message="handled after the store came back")
+    time.sleep(1.0)
+    assert handled == [1]
+    assert len(seen) > topology.MAX_ATTEMPTS  # retried past the attempt limit: an outage is not a poison
+    assert dead_letters(uri) == []
+    with Connection(uri) as connection:
+        assert connection.channel().basic_get(queue="test.work") is None  # acked, not left behind
+
+
+def test_an_undecodable_body_is_dead_lettered_not_looped(worker, rabbit_config):
+    uri = rabbit_config["AMQP_URI"]
+    with Connection(uri) as connection:
+        Producer(connection.channel()).publish(b"\xff{", exchange=EXCHANGE, routing_key="x",
+                                               content_type="application/json")
+    publish(uri, {"n": 7, "kind": "fine"})
+    letters = []
+    wait_until(lambda: letters.extend(dead_letters(uri)) or letters, message="dead letter")
+    wait_until(lambda: 7 in seen, message="next message handled")
+    assert letters[0].headers["x-childlink-reason"] == "undecodable"
+    assert letters[0].body == b"\xff{"
