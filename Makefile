@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen --no-sync
 N ?= 20
 PYTEST_ARGS ?=
 
-.PHONY: help install broker run up stop down status simulate test test-fast lint contracts clean
+.PHONY: help install system-packages broker run up stop down status simulate test test-fast lint contracts clean
 
 help:
 	@echo "make run       install, start RabbitMQ if needed, start every service, simulate $(N) children, print URLs"
@@ -29,6 +29,9 @@ install: $(UV)
 
 broker:
 	deploy/scripts/ensure-rabbitmq.sh
+
+system-packages:
+	deploy/scripts/ensure-system-packages.sh
 
 run: install broker up
 	$(RUN) python -m childlink_tools.simulator --children $(N)
@@ -51,7 +54,7 @@ status:
 simulate:
 	$(RUN) python -m childlink_tools.simulator --children $(N)
 
-test: install broker
+test: install system-packages broker
 	$(RUN) python -m pytest $(PYTEST_ARGS)
 
 test-fast: install
