@@ -31,6 +31,11 @@ def _both(department, subject="child"):
                      "The event named in `supersedes` was entered in error.")
 
 
+def _consent(department):
+    return EventType(department, "consent.recorded", 1, "child", common.ConsentRecordedV1,
+                     "A parent grants or refuses sharing this department's records of the child outside it.")
+
+
 EVENT_TYPES = [
     EventType("social", "centre.registered", 1, "centre", social.CentreRegisteredV1,
               "A community child development centre is registered."),
@@ -42,6 +47,7 @@ EVENT_TYPES = [
               "A child's attendance over a period at a centre."),
     EventType("social", "household.risk_assessed", 1, "child", social.HouseholdRiskAssessedV1,
               "A social worker assesses the risk in a child's household."),
+    _consent("social"),
     _both("social", subject="either"),  # social retracts centre events as well as child events
     EventType("education", "child.enrolled", 1, "child", education.EducationChildEnrolledV1,
               "A child enrols in a kindergarten class at a city school."),
@@ -51,6 +57,7 @@ EVENT_TYPES = [
               "A teacher flags a special educational need."),
     EventType("education", "child.attendance_recorded", 1, "child",
               education.EducationAttendanceRecordedV1, "A child's attendance over a period at school."),
+    _consent("education"),
     _both("education"),
     EventType("health", "child.registered", 1, "child", health.ChildRegisteredV1,
               "A child is registered at a public health centre."),
@@ -62,6 +69,7 @@ EVENT_TYPES = [
               "A DSPM developmental screening across the five domains."),
     EventType("health", "child.visit_missed", 1, "child", health.VisitMissedV1,
               "A due visit passed without the child attending."),
+    _consent("health"),
     _both("health"),
     EventType("medical", "child.assessed", 1, "child", medical.AssessedV1,
               "A developmental assessment at a hospital (TEDA4I)."),
@@ -71,6 +79,7 @@ EVENT_TYPES = [
               "A therapy plan at a hospital."),
     EventType("medical", "referral.outcome_recorded", 1, "child", medical.ReferralOutcomeRecordedV1,
               "The hospital's outcome for a referral, sent back to the referrer."),
+    _consent("medical"),
     _both("medical"),
 ]
 

@@ -15,6 +15,8 @@ SAMPLE_PAYLOADS = {
                                                  "days_expected": 20, "days_present": 18},
     ("social", "household.risk_assessed", 1): {"risk_level": "medium", "factors": ["poverty", "single_carer"],
                                                "assessor_role": "social_worker"},
+    ("social", "consent.recorded", 1): {"decision": "refused", "scope": "share_outside_department",
+                                        "note": "mother asked that the centre's records stay at the centre"},
     ("social", "event.retracted", 1): {"reason": "entered against the wrong child"},
     ("education", "child.enrolled", 1): {"school_id": "BMA-SCH-0042", "class_level": "K1",
                                          "enrolled_on": "2024-05-16"},
@@ -24,6 +26,7 @@ SAMPLE_PAYLOADS = {
                                                       "note": "few two-word phrases at 3y"},
     ("education", "child.attendance_recorded", 1): {"period_start": "2024-06-01", "period_end": "2024-06-30",
                                                     "days_expected": 21, "days_present": 21},
+    ("education", "consent.recorded", 1): {"decision": "granted", "scope": "share_outside_department"},
     ("education", "event.retracted", 1): {"reason": "duplicate entry"},
     ("health", "child.registered", 1): {"birth_weight_g": 3100, "gestational_weeks": 39},
     ("health", "child.growth_measured", 1): {"weight_kg": 12.4, "height_cm": 88.5,
@@ -35,6 +38,7 @@ SAMPLE_PAYLOADS = {
                     "expressive_language": "delayed", "personal_social": "normal"},
     },
     ("health", "child.visit_missed", 1): {"visit_kind": "dspm_rescreen", "due_on": "2024-06-01"},
+    ("health", "consent.recorded", 1): {"decision": "granted", "scope": "share_outside_department"},
     ("health", "event.retracted", 1): {"reason": "weighed the wrong child"},
     ("medical", "child.assessed", 1): {"tool": "TEDA4I", "result": "delayed",
                                        "domains_delayed": ["expressive_language"]},
@@ -42,6 +46,7 @@ SAMPLE_PAYLOADS = {
     ("medical", "child.therapy_planned", 1): {"therapy": "speech", "sessions": 12, "starts_on": "2024-07-01"},
     ("medical", "referral.outcome_recorded", 1): {"referral_id": "REF-2024-000913", "outcome": "treated",
                                                   "recorded_on": "2024-06-20"},
+    ("medical", "consent.recorded", 1): {"decision": "granted", "scope": "share_outside_department"},
     ("medical", "event.retracted", 1): {"reason": "diagnosis recorded on the wrong chart"},
 }
 

@@ -387,3 +387,29 @@ def test_contract_error_collects_every_problem_with_dotted_paths(make_event):
     assert all(isinstance(msgs, list) and msgs for msgs in error.errors.values())
     assert isinstance(error, ValueError)
     assert "subject.child.guardian.national_id: not a valid Thai national ID" in str(error)
+
+
+# -- consent -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("department", ["social", "education", "health", "medical"])
+def test_every_ingest_department_records_consent(department, make_event):
+    event = make_event((department, "consent.recorded", 1))
+    event["payload"] = {"decision": "refused", "scope": "share_outside_department"}
+    assert validate_event(event, department)["payload"] == event["payload"]
+
+
+@pytest.mark.parametrize("field, value", [
+    ("decision", "maybe"), ("decision", None), ("scope", "share_with_everyone"), ("note", ""),
+])
+def test_consent_refuses_a_wrong_value(field, value, make_event):
+    event = make_event(("health", "consent.recorded", 1))
+    event["payload"][field] = value
+    assert set(errors_of(event, "health")) == {f"payload.{field}"}
+
+
+@pytest.mark.parametrize("field", ["decision", "scope"])
+def test_consent_needs_decision_and_scope(field, make_event):
+    event = make_event(("health", "consent.recorded", 1))
+    del event["payload"][field]
+    assert set(errors_of(event, "health")) == {f"payload.{field}"}
