@@ -20,7 +20,7 @@ from . import topology
 from .dead_letters import DeadLetterPublisher
 from .errors import PermanentFailure, StoreUnavailable
 from .logs import get_logger
-from .settings import amqp_uri
+from .settings import amqp_ssl, amqp_uri, topology_mode
 
 log = get_logger(__name__)
 
@@ -37,8 +37,10 @@ class DecodeSafeQueueConsumer(QueueConsumer):
     (re-raised, it tears down the connection and comes back forever)."""
 
     def get_consumers(self, consumer_cls, channel):
-        # the dead-letter exchange must exist before the broker's own delivery limit needs it
-        topology.declare_all(channel)
+        # the dead-letter exchange must exist before the broker's own delivery limit needs it; on a
+        # channel of its own, so a refused declare (least-privilege user) cannot close this one
+        topology_channel = topology.ensure(channel.connection, topology_mode())
+        topology_channel.close()
         consumers = super().get_consumers(consumer_cls, channel)
         for provider, consumer in self._consumers.items():
             consumer.on_decode_error = partial(self._on_decode_error, provider)
@@ -58,7 +60,8 @@ class DeadLetteringConsumer(Consumer):
         self.dead_letters = None
 
     def setup(self):
-        self.dead_letters = DeadLetterPublisher(amqp_uri(self.container.config))
+        config = self.container.config
+        self.dead_letters = DeadLetterPublisher(amqp_uri(config), ssl=amqp_ssl(config))
         super().setup()
 
     def stop(self):

@@ -5,7 +5,7 @@ import traceback
 
 from kombu import Connection, Producer
 
-from . import topology
+from . import settings, topology
 
 
 def dead_letter_headers(message, queue_name, reason, exc, attempts):
@@ -35,17 +35,19 @@ class DeadLetterUnroutable(RuntimeError):
 class DeadLetterPublisher:
     """Publishes dead letters with confirms and `mandatory`, so one that reaches no queue is an error."""
 
-    def __init__(self, amqp_uri):
+    def __init__(self, amqp_uri, ssl=None, topology_mode=None):
         self.amqp_uri = amqp_uri
+        self.ssl = ssl
+        self.topology_mode = topology_mode or settings.topology_mode()
         self._connection = None
         self._producer = None
         self._returned = []
 
     def _ready_producer(self):
         if self._producer is None:
-            self._connection = Connection(self.amqp_uri, transport_options={"confirm_publish": True})
-            channel = self._connection.channel()
-            topology.declare_all(channel)
+            self._connection = Connection(self.amqp_uri, ssl=self.ssl,
+                                          transport_options={"confirm_publish": True})
+            channel = topology.ensure(self._connection, self.topology_mode)
             self._producer = Producer(channel, on_return=lambda *args: self._returned.append(args))
         return self._producer
 

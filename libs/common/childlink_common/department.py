@@ -34,6 +34,7 @@ class Outbox(DependencyProvider):
         self.relay = OutboxRelay(
             self.store, self.department, settings.amqp_uri(self.container.config),
             batch_size=settings.int_env("RELAY_BATCH_SIZE", 200),
+            ssl=settings.amqp_ssl(self.container.config),
         )
 
     def start(self):
@@ -92,7 +93,8 @@ def department_service(department):
         @http("GET", "/health")
         def health(self, request):
             return json_response(200, {"service": department, "status": "ok",
-                                       "outbox_backlog": self.outbox.store.backlog()})
+                                       "outbox_backlog": self.outbox.store.backlog(),
+                                       "relay": self.outbox.relay.counters()})
 
         @http("GET", "/v1/events/<string:event_id>")
         def event_status(self, request, event_id):

@@ -5,13 +5,16 @@ import contextlib
 import pymongo
 from pymongo.errors import ConnectionFailure, OperationFailure, ServerSelectionTimeoutError
 
+from . import settings
 from .errors import StoreUnavailable
 
 SERVER_SELECTION_TIMEOUT_MS = 5000
 
 
 def connect(uri, database, server_selection_timeout_ms=SERVER_SELECTION_TIMEOUT_MS):
-    client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=server_selection_timeout_ms, tz_aware=True)
+    """TLS comes from the URI (tls=true) and/or MONGO_TLS, MONGO_TLS_CA_FILE, MONGO_TLS_CERT_KEY_FILE."""
+    client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=server_selection_timeout_ms, tz_aware=True,
+                                 **settings.mongo_client_options())
     return client, client.get_database(database)
 
 

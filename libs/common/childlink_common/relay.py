@@ -12,7 +12,7 @@ import uuid
 
 from kombu import Connection, Producer
 
-from . import topology
+from . import settings, topology
 from .logs import get_logger
 
 log = get_logger(__name__)
@@ -35,33 +35,46 @@ def message_headers(record):
 
 class OutboxRelay:
     def __init__(self, store, department, amqp_uri, *, batch_size=200, lease_seconds=30.0,
-                 clock=time.time, ssl=None, owner=None):
+                 clock=time.time, ssl=None, owner=None, topology_mode=None):
         self.store = store
         self.department = department
         self.amqp_uri = amqp_uri
         self.batch_size = batch_size
         self.lease_seconds = lease_seconds
         self.clock = clock
-        self.ssl = ssl
+        self.ssl = ssl if ssl is not None else settings.amqp_ssl({"AMQP_URI": amqp_uri})
+        self.topology_mode = topology_mode or settings.topology_mode()
         self.owner = owner or relay_owner()
         self.exchange = topology.events_exchange(department)
         self._connection = None
         self._producer = None
         self._returned = set()
-        self.published = 0
+        self.attempted = 0  # publishes sent to the broker, confirmed or not (counted for /health)
+        self.published = 0  # confirmed by the broker and routed to a queue
+        self.unroutable = 0  # returned by the broker: no queue bound (kept in the outbox, retried)
 
     def _connect(self):
         if self._producer is not None:
             return self._producer
         connection = Connection(self.amqp_uri, ssl=self.ssl, transport_options={"confirm_publish": True},
                                 connect_timeout=5, heartbeat=0)
-        connection.ensure_connection(max_retries=1)
-        channel = connection.channel()
-        topology.declare_all(channel)
+        try:
+            connection.ensure_connection(max_retries=1)
+            channel = topology.ensure(connection, self.topology_mode, on_refused=self._declare_refused)
+        except Exception:
+            connection.release()
+            raise
         self._connection = connection
-        self._producer = Producer(channel, exchange=self.exchange, on_return=self._on_return)
-        log.info("relay.connected", department=self.department)
+        # auto_declare off: the layout was ensured above, and a least-privilege user may not
+        # (re-)declare even its own exchange.
+        self._producer = Producer(channel, exchange=self.exchange, on_return=self._on_return,
+                                  auto_declare=False)
+        log.info("relay.connected", department=self.department, tls=bool(self.ssl),
+                 topology=self.topology_mode)
         return self._producer
+
+    def _declare_refused(self, exc):
+        log.info("relay.topology_checked_passively", department=self.department, reason=str(exc))
 
     def _on_return(self, exception, exchange, routing_key, message):
         self._returned.add(message.properties.get("message_id"))
@@ -84,6 +97,7 @@ class OutboxRelay:
             producer = self._connect()
             for record in records:
                 self._returned.discard(record.event_id)
+                self.attempted += 1
                 producer.publish(
                     json.dumps(record.body, separators=(",", ":")),
                     routing_key=record.type,
@@ -97,6 +111,7 @@ class OutboxRelay:
                     retry=False,
                 )
                 if record.event_id in self._returned:
+                    self.unroutable += 1
                     log.warning("relay.unroutable", event_id=record.event_id, type=record.type)
                 else:
                     confirmed.append(record.event_id)
@@ -125,6 +140,9 @@ class OutboxRelay:
                 time.sleep(backoff)
                 backoff = min(backoff * 2, max_backoff)
         self.disconnect()
+
+    def counters(self):
+        return {"attempted": self.attempted, "confirmed": self.published, "unroutable": self.unroutable}
 
     def _safe_backlog(self):
         try:

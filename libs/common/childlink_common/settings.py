@@ -1,9 +1,14 @@
 """Configuration from the environment, with defaults that run the whole system on one machine."""
 
 import os
+import ssl
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEFAULT_AMQP_URI = "pyamqp://guest:guest@127.0.0.1:5672/"
+# How a publisher makes sure the broker layout exists before it publishes (see topology.ensure):
+# "auto" declares it and, if the broker refuses (a least-privilege user), checks it passively.
+TOPOLOGY_MODES = ("auto", "declare", "passive")
 
 
 def amqp_uri(config=None):
@@ -12,9 +17,75 @@ def amqp_uri(config=None):
     return os.environ.get("AMQP_URI", DEFAULT_AMQP_URI)
 
 
+def amqp_ssl(config=None):
+    """TLS options for kombu / nameko (`Connection(ssl=...)`, nameko's `AMQP_SSL` key), or None.
+
+    On when AMQP_SSL is true (1/true/yes/on), when the nameko config's AMQP_SSL is, or when the URI
+    is `amqps://`. The broker's certificate is always verified, against AMQP_SSL_CA (a PEM file)
+    or else the system's CA store, and its host name checked unless AMQP_SSL_VERIFY_HOSTNAME=0.
+    AMQP_SSL_CERT / AMQP_SSL_KEY add a client certificate (mutual TLS). A dict in the nameko
+    config is taken as it is. Only file paths come from the environment, never key material.
+    """
+    configured = (config or {}).get("AMQP_SSL")
+    if isinstance(configured, dict):
+        return dict(configured) or None
+    uri = amqp_uri(config)
+    wanted = (_truthy(configured) or flag_env("AMQP_SSL", False)
+              or urlsplit(uri).scheme in ("amqps", "pyamqps"))
+    if not wanted:
+        return None
+    options = {"cert_reqs": ssl.CERT_REQUIRED}
+    if os.environ.get("AMQP_SSL_CA"):
+        options["ca_certs"] = os.environ["AMQP_SSL_CA"]
+    if os.environ.get("AMQP_SSL_CERT"):
+        options["certfile"] = os.environ["AMQP_SSL_CERT"]
+        if os.environ.get("AMQP_SSL_KEY"):
+            options["keyfile"] = os.environ["AMQP_SSL_KEY"]
+    if flag_env("AMQP_SSL_VERIFY_HOSTNAME", True):
+        options["server_hostname"] = None  # kombu fills in the URI's host name and checks it
+    return options
+
+
+def nameko_config(config):
+    """The nameko config with AMQP_SSL resolved, so nameko's own entrypoints (RPC, consumers) and
+    ours connect the same way."""
+    resolved = amqp_ssl(config)
+    updated = dict(config)
+    if resolved is None:
+        updated.pop("AMQP_SSL", None)
+    else:
+        updated["AMQP_SSL"] = resolved
+    return updated
+
+
+def topology_mode():
+    mode = os.environ.get("AMQP_DECLARE_TOPOLOGY", "auto").strip().lower() or "auto"
+    if mode not in TOPOLOGY_MODES:
+        raise ValueError(f"AMQP_DECLARE_TOPOLOGY={mode!r}: expected one of {', '.join(TOPOLOGY_MODES)}")
+    return mode
+
+
 def mongo_uri():
     """Unset means the embedded SQLite store."""
     return os.environ.get("MONGO_URI") or None
+
+
+def mongo_client_options():
+    """TLS options for pymongo beside MONGO_URI (which may say tls=true itself).
+
+    MONGO_TLS=1 turns TLS on; MONGO_TLS_CA_FILE (the CA's PEM file) does too, and is what the
+    server's certificate is checked against; MONGO_TLS_CERT_KEY_FILE adds a client certificate.
+    """
+    options = {}
+    if flag_env("MONGO_TLS", False):
+        options["tls"] = True
+    if os.environ.get("MONGO_TLS_CA_FILE"):
+        options["tls"] = True
+        options["tlsCAFile"] = os.environ["MONGO_TLS_CA_FILE"]
+    if os.environ.get("MONGO_TLS_CERT_KEY_FILE"):
+        options["tls"] = True
+        options["tlsCertificateKeyFile"] = os.environ["MONGO_TLS_CERT_KEY_FILE"]
+    return options
 
 
 def data_dir():
@@ -39,4 +110,10 @@ def float_env(name, default):
 
 
 def flag_env(name, default=True):
-    return os.environ.get(name, "1" if default else "0").lower() in ("1", "true", "yes", "on")
+    return _truthy(os.environ.get(name, "1" if default else "0"))
+
+
+def _truthy(value):
+    if isinstance(value, bool):
+        return value
+    return str(value if value is not None else "").strip().lower() in ("1", "true", "yes", "on")

@@ -1,10 +1,13 @@
 """The broker layout, as code: exchanges, the queues bound to them, and where dead letters go.
 
 Every queue is a durable quorum queue with a delivery limit and a dead-letter exchange. Publishers
-declare the whole layout before their first publish, so no event is dropped for want of a
-bound queue, whichever service starts first.
+make sure of the whole layout before their first publish, so no event is dropped for want of a
+bound queue, whichever service starts first: `ensure` declares it (a local broker, the guest
+user) or, where the broker's definitions already created it and the user may not configure
+other services' queues (deploy/rabbitmq/definitions.json), checks it passively.
 """
 
+from amqp.exceptions import AccessRefused
 from kombu import Exchange, Queue
 
 from childlink_contracts import INGEST_DEPARTMENTS
@@ -59,3 +62,39 @@ def declare_all(channel):
     dead_letter_exchange(channel).declare()
     for queue in all_queues():
         queue(channel).declare()
+
+
+def all_exchanges():
+    return [events_exchange(d) for d in (*INGEST_DEPARTMENTS, "referral")] + [dead_letter_exchange]
+
+
+def verify_all(channel):
+    """Passive declares: need no permission, change nothing, and fail (404, closing the channel)
+    if an exchange or queue is missing. Bindings cannot be checked this way: publishers use
+    `mandatory`, so an event that reaches no queue comes back and stays in the outbox."""
+    for exchange in all_exchanges():
+        channel.exchange_declare(exchange.name, exchange.type, passive=True)
+    for queue in all_queues():
+        channel.queue_declare(queue.name, passive=True)
+
+
+def ensure(connection, mode="auto", on_refused=None):
+    """Return a channel on which the whole layout is known to exist.
+
+    "declare": declare it (needs configure on every exchange and queue, as the guest user has);
+    "passive": only check it (a user with no configure rights, the broker definitions own it);
+    "auto": declare, and if the broker refuses (403), check passively on a fresh channel.
+    """
+    channel = connection.channel()
+    if mode in ("auto", "declare"):
+        try:
+            declare_all(channel)
+            return channel
+        except AccessRefused as exc:
+            if mode == "declare":
+                raise
+            if on_refused is not None:
+                on_refused(exc)
+            channel = connection.channel()  # the broker closed the refused one
+    verify_all(channel)
+    return channel
