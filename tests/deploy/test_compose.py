@@ -39,7 +39,12 @@ APP_SERVICES = {
 }
 ONE_SHOT_JOBS = {"simulator"}  # run to completion under a profile: nothing to health-check
 # Users no compose service logs in as (dev-only passwords listed in deploy/rabbitmq/README.md).
-OTHER_DEV_PASSWORDS = {"monitor": "dev-only-monitor", "admin": "dev-only-admin"}
+OTHER_DEV_PASSWORDS = {
+    "gateway": "dev-only-gateway",
+    "monitor": "dev-only-monitor",
+    "keda": "dev-only-keda",
+    "admin": "dev-only-admin",
+}
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -364,7 +369,7 @@ def test_dockerfile_builds_one_non_root_image_without_secrets():
 def test_definitions_are_valid_json_for_the_childlink_vhost(definitions):
     assert [v["name"] for v in definitions["vhosts"]] == [VHOST]
     names = [u["name"] for u in definitions["users"]]
-    assert sorted(names) == sorted([*DEPARTMENTS, "referral", "monitor", "admin"])
+    assert sorted(names) == sorted([*DEPARTMENTS, "referral", "gateway", "monitor", "keda", "admin"])
     assert "guest" not in names
     for kind in ("queues", "exchanges", "bindings", "policies"):
         assert all(item["vhost"] == VHOST for item in definitions[kind]), kind
@@ -402,12 +407,13 @@ def assert_can_run_declare_all(grant, user):
 
 
 @pytest.mark.parametrize("department", DEPARTMENTS)
-def test_a_department_can_run_the_relays_declare_all_but_consume_nothing(permissions, department):
+def test_a_department_may_configure_and_consume_nothing(permissions, department):
+    """The relay checks the layout passively (topology.ensure): no configure right is needed, so a
+    department credential can neither delete nor re-bind anything, nor read anyone's events."""
     grant = permissions[department]
-    assert_can_run_declare_all(grant, department)
-    for queue in topology_queues():
-        assert not allows(grant["read"], queue.name), f"{department} could consume {queue.name}"
-    assert not allows(grant["configure"], "nameko-rpc")
+    for name in all_resource_names():
+        assert not allows(grant["configure"], name), (department, "configure", name)
+        assert not allows(grant["read"], name), (department, "read", name)
 
 
 def test_referral_reads_its_queues_and_writes_referral_events_and_the_dlx(permissions):
@@ -425,13 +431,33 @@ def test_referral_reads_its_queues_and_writes_referral_events_and_the_dlx(permis
             assert allows(grant[kind], name), (kind, name)
 
 
-def test_monitor_is_read_only(definitions, permissions):
+def test_monitor_reads_only_the_dead_letters(definitions, permissions):
     grant = permissions["monitor"]
+    for name in all_resource_names():
+        for kind in ("configure", "write"):
+            assert not allows(grant[kind], name), (kind, name)
+        assert allows(grant["read"], name) == (name == topology.DEAD_LETTER_QUEUE), name
+    monitor = next(u for u in definitions["users"] if u["name"] == "monitor")
+    assert monitor["tags"] == ["monitoring"]
+
+
+def test_keda_sees_queue_depths_only(definitions, permissions):
+    """KEDA reads queue depths through the management API (tag `management`): no AMQP rights."""
+    grant = permissions["keda"]
     for name in all_resource_names():
         for kind in ("configure", "write", "read"):
             assert not allows(grant[kind], name), (kind, name)
-    monitor = next(u for u in definitions["users"] if u["name"] == "monitor")
-    assert monitor["tags"] == ["monitoring"]
+    keda = next(u for u in definitions["users"] if u["name"] == "keda")
+    assert keda["tags"] == ["management"]
+
+
+def test_gateway_may_only_call_rpc(permissions):
+    grant = permissions["gateway"]
+    for kind in ("configure", "write", "read"):
+        assert allows(grant[kind], "nameko-rpc"), kind
+        assert allows(grant[kind], "rpc.reply-gateway-0b6f"), kind
+        for name in all_resource_names() - {"nameko-rpc"}:
+            assert not allows(grant[kind], name), (kind, name)
 
 
 def test_definitions_declare_the_topology_exactly_as_the_code_does(definitions):
