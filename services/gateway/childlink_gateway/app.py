@@ -1,0 +1,393 @@
+"""The staff web pages as a plain request -> response function over werkzeug: no nameko in here.
+
+`GatewayApp.handle(request, referral)` is all the nameko service calls; tests call it with a fake
+referral service. Every page is rendered on the server from one Jinja2 template; forms are plain HTML
+posts protected by a CSRF token kept in the signed session cookie.
+"""
+
+import hashlib
+import time
+from importlib import resources
+from urllib.parse import urlencode
+
+import jinja2
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.utils import redirect
+from werkzeug.wrappers import Response
+
+from childlink_common.errors import StoreUnavailable
+from childlink_common.logs import get_logger
+
+from . import audit, charts, dates, pages, roles
+from .i18n import LANGUAGES, Translator
+from .referral_client import ReferralClient
+from .security import COOKIE_NAME, ERAS, LoginThrottle, csrf_ok
+
+log = get_logger(__name__)
+
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'")
+ERROR_STATUS = {"forbidden": 403, "not_found": 404, "invalid": 422, "conflict": 409, "not_allowed": 409,
+                "unavailable": 503, "timeout": 504, "error": 502}
+MAX_FORM_BYTES = 16 * 1024
+
+
+def safe_next(value, default="/"):
+    """Only a path on this site: no scheme, no host, no '//' or backslash tricks."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or "\n" in value:
+        return default
+    return value
+
+
+class Ctx:
+    """One request: the session (changed or not), the signed-in user, the language, the referral client."""
+
+    def __init__(self, app, request, session, user, referral):
+        self.app, self.request, self.session, self.user, self.referral = app, request, session, user, referral
+        self.session_changed = False
+        self.t = Translator(session["lang"])
+
+    def set_session(self, session):
+        self.session = session
+        self.session_changed = True
+        self.t = Translator(session["lang"])
+
+    @property
+    def viewer(self):
+        return roles.viewer_of(self.user)
+
+
+class GatewayApp:
+    def __init__(self, store, sessions, passwords, *, throttle=None, referral_timeout_s=10.0):
+        self.store, self.sessions, self.passwords = store, sessions, passwords
+        self.throttle = throttle or LoginThrottle()
+        self.referral_timeout_s = referral_timeout_s
+        self.env = jinja2.Environment(
+            loader=jinja2.PackageLoader("childlink_gateway", "templates"),
+            autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.ChainableUndefined,
+        )
+        self.css = (resources.files("childlink_gateway") / "static" / "app.css").read_bytes()
+        self.css_version = hashlib.sha256(self.css).hexdigest()[:12]
+        self.url_map = Map([
+            Rule("/", endpoint="home", methods=["GET"]),
+            Rule("/signin", endpoint="signin", methods=["GET", "POST"]),
+            Rule("/signout", endpoint="signout", methods=["POST"]),
+            Rule("/prefs", endpoint="prefs", methods=["POST"]),
+            Rule("/referrals", endpoint="inbox", methods=["GET"]),
+            Rule("/referrals/<referral_id>", endpoint="referral", methods=["GET"]),
+            Rule("/referrals/<referral_id>/act", endpoint="act", methods=["POST"]),
+            Rule("/children/<child_id>", endpoint="child", methods=["GET"]),
+            Rule("/audit", endpoint="audit_log", methods=["GET"]),
+            Rule("/static/app.css", endpoint="css", methods=["GET"]),
+        ], strict_slashes=False)
+
+    # --- the one entry point ------------------------------------------------------------------------
+
+    def handle(self, request, referral_proxy):
+        started = time.perf_counter()
+        referral = ReferralClient(referral_proxy, self.referral_timeout_s)
+        endpoint = "?"
+        try:
+            session = self.sessions.load(request.cookies.get(COOKIE_NAME))
+            fresh = session is None
+            session = session or self.sessions.fresh()
+            user = self._user(session)
+            ctx = Ctx(self, request, session, user, referral)
+            if fresh or (session.get("uid") and user is None):
+                ctx.set_session(self.sessions.sign_out(session) if session.get("uid") else session)
+            try:
+                endpoint, values = self.url_map.bind_to_environ(request.environ).match()
+                response = getattr(self, f"page_{endpoint}")(ctx, **values)
+            except MethodNotAllowed:
+                response = self.error_page(ctx, 405, "error.method")
+            except NotFound:
+                response = self.error_page(ctx, 404, "error.not_found")
+            except HTTPException as exc:
+                response = self.error_page(ctx, exc.code or 400, "error.bad_request")
+            if ctx.session_changed:
+                self.sessions.set_cookie(response, ctx.session)
+        except StoreUnavailable as exc:
+            log.error("gateway.store_unavailable", error=str(exc))
+            response = self._bare_error(503, "store unavailable: try again shortly")
+        except Exception:  # noqa: BLE001 - a page must answer, and the trace goes to the log
+            log.exception("gateway.page_failed", endpoint=endpoint)
+            response = self._bare_error(500, "something went wrong; it has been logged")
+        total_ms = (time.perf_counter() - started) * 1000
+        rpc_ms = referral.spent_s * 1000
+        response.headers["Server-Timing"] = (f"total;dur={total_ms:.1f}, rpc;dur={rpc_ms:.1f}, "
+                                             f"render;dur={total_ms - rpc_ms:.1f}")
+        self._secure_headers(response, endpoint)
+        log.info("gateway.request", endpoint=endpoint, method=request.method, status=response.status_code,
+                 ms=round(total_ms, 1), rpc_ms=round(rpc_ms, 1))
+        return response
+
+    def _user(self, session):
+        user_id = session.get("uid")
+        if not user_id:
+            return None
+        user = self.store.user_by_id(user_id)
+        if user is None or not user.get("active", True):
+            return None
+        return user
+
+    @staticmethod
+    def _secure_headers(response, endpoint):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
+        if endpoint != "css":
+            response.headers["Cache-Control"] = "no-store"
+
+    @staticmethod
+    def _bare_error(status, message):
+        return Response(f"<!doctype html><meta charset=utf-8><title>{status}</title><p>{message}</p>",
+                        status=status, mimetype="text/html")
+
+    # --- rendering ----------------------------------------------------------------------------------
+
+    def render(self, ctx, template, status=200, here=None, **values):
+        lang, era = ctx.session["lang"], ctx.session["era"]
+        request = ctx.request
+        here = here or (request.full_path.rstrip("?") if request.method == "GET" else request.path)
+        html = self.env.get_template(template).render(
+            _=ctx.t, t=ctx.t, lang=lang, era=era, user=ctx.user, csrf=ctx.session["csrf"],
+            here=here or "/", css_version=self.css_version, roles=roles,
+            d=lambda v: dates.format_date(v, lang, era), dt=lambda v: dates.format_datetime(v, lang, era),
+            **values)
+        return Response(html, status=status, mimetype="text/html")
+
+    def error_page(self, ctx, status, message_key, detail=None, **params):
+        return self.render(ctx, "error.html", status=status, status_code=status,
+                           message=ctx.t(message_key, **params), detail=detail)
+
+    def refusal_page(self, ctx, answer, here=None):
+        error = answer.get("error") or {}
+        code = error.get("code", "error")
+        status = ERROR_STATUS.get(code, 400)
+        return self.render(ctx, "error.html", status=status, here=here, status_code=status,
+                           message=ctx.t.maybe("refusal", code), detail=error.get("message"), code=code)
+
+    def to_signin(self, ctx):
+        return redirect("/signin?" + urlencode({"next": ctx.request.full_path.rstrip("?")}), 303)
+
+    def _form(self, ctx):
+        if ctx.request.content_length and ctx.request.content_length > MAX_FORM_BYTES:
+            return None
+        return ctx.request.form
+
+    def _csrf_failed(self, ctx):
+        form = self._form(ctx)
+        return form is None or not csrf_ok(ctx.session, form.get("csrf_token"))
+
+    def _write_audit(self, record):
+        self.store.append_audit(record)
+
+    # --- pages --------------------------------------------------------------------------------------
+
+    def page_css(self, ctx):
+        response = Response(self.css, mimetype="text/css")
+        response.headers["Cache-Control"] = "public, max-age=86400"
+        response.set_etag(self.css_version)
+        return response.make_conditional(ctx.request)
+
+    def page_home(self, ctx):
+        if ctx.user is None:
+            return redirect("/signin", 303)
+        if roles.reads_audit(ctx.user):
+            return redirect("/audit", 303)
+        if not roles.sees_child_data(ctx.user):
+            return self.render(ctx, "no_child_data.html")
+        return redirect("/referrals", 303)
+
+    def page_signin(self, ctx):
+        next_path = safe_next(ctx.request.values.get("next"), "/")
+        if ctx.request.method == "GET":
+            if ctx.user is not None:
+                return redirect(next_path, 303)
+            ctx.session_changed = True  # the anonymous session carries the CSRF token the form needs
+            return self.render(ctx, "signin.html", next_path=next_path)
+        if self._csrf_failed(ctx):
+            return self.error_page(ctx, 403, "error.csrf")
+        form = ctx.request.form
+        username = form.get("username", "").strip()[:80]
+        password = form.get("password", "")[:200]
+        if not username or not password:
+            return self.render(ctx, "signin.html", status=400, next_path=next_path, username=username,
+                               error=ctx.t("signin.missing"))
+        if self.throttle.blocked(username):
+            self._write_audit(audit.entry({"username": username}, "signin", outcome="refused:throttled"))
+            return self.render(ctx, "signin.html", status=429, next_path=next_path, username=username,
+                               error=ctx.t("signin.throttled"))
+        user = self.store.user_by_username(username)
+        ok = self.passwords.verify(user["password_hash"] if user else None, password)
+        if not ok or not user.get("active", True):
+            self.throttle.failed(username)
+            self._write_audit(audit.entry({"username": username, "user_id": user and user["user_id"]}, "signin",
+                                          outcome="refused:bad_credentials"))
+            return self.render(ctx, "signin.html", status=401, next_path=next_path, username=username,
+                               error=ctx.t("signin.failed"))
+        self.throttle.succeeded(username)
+        if self.passwords.needs_rehash(user["password_hash"]):
+            self.store.set_password_hash(user["user_id"], self.passwords.hash(password))
+        self._write_audit(audit.entry(user, "signin"))
+        ctx.set_session(self.sessions.sign_in(ctx.session, user["user_id"]))
+        ctx.user = user
+        if next_path == "/" or next_path.startswith("/signin"):
+            next_path = "/"
+        return redirect(next_path, 303)
+
+    def page_signout(self, ctx):
+        if self._csrf_failed(ctx):
+            return self.error_page(ctx, 403, "error.csrf")
+        if ctx.user is not None:
+            self._write_audit(audit.entry(ctx.user, "signout"))
+        ctx.set_session(self.sessions.sign_out(ctx.session))
+        return redirect("/signin", 303)
+
+    def page_prefs(self, ctx):
+        if self._csrf_failed(ctx):
+            return self.error_page(ctx, 403, "error.csrf")
+        form = ctx.request.form
+        session = dict(ctx.session)
+        if form.get("lang") in LANGUAGES:
+            session["lang"] = form["lang"]
+        if form.get("era") in ERAS:
+            session["era"] = form["era"]
+        ctx.set_session(session)
+        return redirect(safe_next(form.get("next"), "/"), 303)
+
+    def _child_data_gate(self, ctx):
+        """None when the user may go on; else the response (sign-in, or refused before any call)."""
+        if ctx.user is None:
+            return self.to_signin(ctx)
+        if not roles.sees_child_data(ctx.user):
+            return self.error_page(ctx, 403, "error.no_child_data")
+        return None
+
+    def page_inbox(self, ctx):
+        if (gate := self._child_data_gate(ctx)) is not None:
+            return gate
+        query = pages.inbox_query(ctx.request.args)
+        answer = ctx.referral.list_referrals(ctx.viewer, query.filters(), query.page, pages.PAGE_SIZE)
+        items = answer.get("items", []) if answer.get("ok") else []
+        total = answer.get("total", len(items)) if answer.get("ok") else 0
+        return self.render(ctx, "inbox.html", status=200 if answer.get("ok") else ERROR_STATUS.get(
+            answer["error"].get("code"), 502), query=query, answer=answer, items=items, total=total,
+            pages_total=pages.page_count(total), statuses=pages.STATUSES, reasons=pages.REASONS,
+            page_link=lambda p: "/referrals?" + query.query_string(p))
+
+    def _referral_page(self, ctx, referral_id, status=200, error=None, done=None):
+        answer = ctx.referral.get_referral(ctx.viewer, referral_id)
+        if not answer.get("ok"):
+            if error is not None:  # the action failed and now the referral cannot be read: show both
+                answer = {"ok": False, "error": error}
+            return self.refusal_page(ctx, answer, here=f"/referrals/{referral_id}")
+        referral = answer["referral"]
+        return self.render(ctx, "referral.html", status=status, here=f"/referrals/{referral_id}",
+                           referral=referral, error=error, done=done,
+                           actions=roles.likely_actions(ctx.user, referral), outcomes=pages.OUTCOME_CHOICES,
+                           access_reasons=pages.ACCESS_REASONS, today=dates.today().isoformat())
+
+    def page_referral(self, ctx, referral_id):
+        if (gate := self._child_data_gate(ctx)) is not None:
+            return gate
+        if not pages.valid_id(referral_id):
+            return self.error_page(ctx, 404, "error.not_found")
+        done = ctx.request.args.get("done")
+        return self._referral_page(ctx, referral_id, done=done if done in roles.ACTIONS else None)
+
+    def page_act(self, ctx, referral_id):
+        if ctx.user is None:
+            return self.to_signin(ctx)
+        if self._csrf_failed(ctx):
+            return self.error_page(ctx, 403, "error.csrf")
+        if (gate := self._child_data_gate(ctx)) is not None:
+            return gate
+        if not pages.valid_id(referral_id):
+            return self.error_page(ctx, 404, "error.not_found")
+        form = ctx.request.form
+        action = form.get("action", "")
+        if action not in roles.ACTIONS:
+            return self.error_page(ctx, 400, "error.bad_request")
+        fields = {name: form.get(name, "").strip()[:1000] for name in ("reason", "scheduled_for", "outcome", "notes")
+                  if form.get(name, "").strip()}
+        try:
+            expected_version = int(form.get("expected_version", ""))
+        except ValueError:
+            expected_version = None
+        answer = ctx.referral.act_on_referral(ctx.viewer, referral_id, action, fields, expected_version)
+        referral = answer.get("referral") or {}
+        self._write_audit(audit.entry(
+            ctx.user, f"referral.{action}", target_kind="referral", target_id=referral_id,
+            reason=fields.get("reason") or fields.get("outcome"), outcome=audit.outcome_of(answer),
+            detail={"expected_version": expected_version, "status": referral.get("status"),
+                    "child_id": referral.get("child_id"), "scheduled_for": fields.get("scheduled_for")}))
+        if answer.get("ok"):
+            return redirect(f"/referrals/{referral_id}?done={action}", 303)
+        error = answer["error"]
+        return self._referral_page(ctx, referral_id, status=ERROR_STATUS.get(error.get("code"), 400), error=error)
+
+    def page_child(self, ctx, child_id):
+        if ctx.user is None:
+            return self.to_signin(ctx)
+        if not roles.sees_child_data(ctx.user):
+            self._write_audit(audit.entry(ctx.user, "child.view", target_kind="child", target_id=child_id[:100],
+                                          reason=ctx.request.args.get("reason", "")[:40] or None,
+                                          outcome="refused:role"))
+            return self.error_page(ctx, 403, "error.no_child_data")
+        if not pages.valid_id(child_id):
+            return self.error_page(ctx, 404, "error.not_found")
+        reason = ctx.request.args.get("reason", "")
+        if reason not in pages.ACCESS_REASONS:
+            return self.render(ctx, "child_reason.html", child_id=child_id, access_reasons=pages.ACCESS_REASONS,
+                               invalid=bool(reason))
+        answer = ctx.referral.child_page(ctx.viewer, child_id)
+        # Audited before anything is shown; if the audit log cannot be written, nothing is shown.
+        self._write_audit(audit.entry(ctx.user, "child.view", target_kind="child", target_id=child_id,
+                                      reason=reason, outcome=audit.outcome_of(answer)))
+        if not answer.get("ok"):
+            return self.refusal_page(ctx, answer)
+        child = answer.get("child") or {}
+        profile = child.get("profile") or {}
+        birth_date = profile.get("birth_date")
+        series = charts.normalise(child.get("growth"), birth_date)
+        chart_svgs = [(indicator, charts.render(one, ctx.t, ctx.t(f"chart.{indicator}")), one)
+                      for indicator, one in series.items()]
+        timeline = pages.newest_first(child.get("timeline") or [])
+        return self.render(
+            ctx, "child.html", child_id=child_id, child=child, profile=profile, reason=reason,
+            consent=child.get("consent") or {"shared": True},
+            age=dates.age_text(dates.age_in_months(birth_date, dates.today()), ctx.session["lang"]),
+            national_id=pages.mask_national_id(profile.get("national_id")),
+            timeline=timeline, summary=pages.timeline_summary, charts=chart_svgs,
+            dspm=pages.dspm_grid(child.get("dspm")), doses=pages.immunisation_rows(child.get("immunisations")),
+            referrals=child.get("referrals") or [])
+
+    def page_audit_log(self, ctx):
+        if ctx.user is None:
+            return self.to_signin(ctx)
+        if not roles.reads_audit(ctx.user):
+            return self.error_page(ctx, 403, "error.audit_only")
+        args = ctx.request.args
+        filters = {}
+        username = args.get("user", "").strip()[:80]
+        if username:
+            found = self.store.user_by_username(username)
+            filters["user_id"] = found["user_id"] if found else f"unknown:{username}"
+        for name, key in (("action", "action"), ("target", "target_id"), ("outcome", "outcome")):
+            value = args.get(name, "").strip()[:100]
+            if value:
+                filters[key] = value
+        try:
+            page = min(max(int(args.get("page", "1")), 1), 100_000)
+        except ValueError:
+            page = 1
+        total, entries = self.store.audit_entries(filters, page, pages.PAGE_SIZE * 2)
+        query = {k: v for k, v in (("user", username), ("action", args.get("action", "")),
+                                   ("target", args.get("target", "")), ("outcome", args.get("outcome", "")))
+                 if v}
+        return self.render(ctx, "audit.html", entries=entries, total=total, page=page,
+                           pages_total=pages.page_count(total, pages.PAGE_SIZE * 2), query=query,
+                           page_link=lambda p: "/audit?" + urlencode({**query, "page": p}))

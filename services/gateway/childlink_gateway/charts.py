@@ -1,0 +1,254 @@
+"""The growth chart as inline SVG, drawn on the server from what `child_page` returns. No script, no CDN.
+
+Two forms, picked by the data:
+- with WHO reference curves for an indicator (`bands`): the child's measurements over the -3..+3 SD
+  curves, the normal range (-2..+2) green, the -3..-2 and +2..+3 ranges amber;
+- with z-scores only: the z-score over age against the same bands drawn flat.
+
+`normalise` accepts the few shapes the referral service may send (see its docstring); the rest of
+the module works on plain (age_months, value) pairs.
+"""
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+from markupsafe import Markup, escape
+
+from .dates import parse
+
+INDICATORS = {
+    # indicator: (measurement key, z-score keys it may come under, unit)
+    "weight_for_age": ("weight_kg", ("z_wfa", "wfa_z", "weight_for_age", "wfa"), "kg"),
+    "length_height_for_age": ("height_cm", ("z_lhfa", "lhfa_z", "height_for_age", "length_height_for_age",
+                                            "lhfa", "hfa"), "cm"),
+}
+SD_NAMES = {
+    -3: ("-3", "sd-3", "sd3neg", "minus3", "SD3neg", "z-3"),
+    -2: ("-2", "sd-2", "sd2neg", "minus2", "SD2neg", "z-2"),
+    0: ("0", "sd0", "median", "SD0", "m", "z0"),
+    2: ("2", "+2", "sd2", "sd+2", "plus2", "SD2", "z2"),
+    3: ("3", "+3", "sd3", "sd+3", "plus3", "SD3", "z3"),
+}
+AGE_DAYS_PER_MONTH = 30.4375
+WIDTH, HEIGHT = 640, 300
+PAD_L, PAD_R, PAD_T, PAD_B = 48, 16, 14, 36
+GREEN, AMBER, RED = "#dcefdc", "#fbecc7", "#f7d6d2"
+
+
+@dataclass
+class Point:
+    age_months: float
+    value: float | None
+    z: float | None
+    when: object = None
+
+
+@dataclass
+class Series:
+    indicator: str
+    unit: str
+    points: list = field(default_factory=list)
+    bands: list = field(default_factory=list)  # [(age_months, {-3: v, -2: v, 0: v, 2: v, 3: v})]
+
+
+def _number(value):
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and abs(number) != float("inf") else None
+
+
+def _age(row, birth_date):
+    if _number(row.get("age_months")) is not None:
+        return _number(row["age_months"])
+    if _number(row.get("age_days")) is not None:
+        return _number(row["age_days"]) / AGE_DAYS_PER_MONTH
+    when = row.get("occurred_at") or row.get("measured_on") or row.get("date") or row.get("at")
+    born, measured = parse(birth_date), parse(when)
+    if born is None or measured is None:
+        return None
+    born = born.date() if isinstance(born, dt.datetime) else born
+    measured = measured.date() if isinstance(measured, dt.datetime) else measured
+    return (measured - born).days / AGE_DAYS_PER_MONTH
+
+
+def _z(row, names):
+    for container in (row, row.get("z") or {}, row.get("z_scores") or {}, row.get("zscores") or {}):
+        if isinstance(container, dict):
+            for name in names:
+                if _number(container.get(name)) is not None:
+                    return _number(container[name])
+    return None
+
+
+def _band_row(row):
+    sds = row.get("sd") if isinstance(row.get("sd"), dict) else row
+    found = {}
+    for z, names in SD_NAMES.items():
+        for name in names:
+            if _number(sds.get(name)) is not None:
+                found[z] = _number(sds[name])
+                break
+    return found if len(found) == len(SD_NAMES) else None
+
+
+def normalise(growth, birth_date=None):
+    """{indicator: Series} from `growth`, which may be a list of points or
+    {"points": [...], "bands": {indicator: [{"age_months"|"age_days", "sd": {"-3": v, ..., "3": v}}]}}.
+    A point carries its age (age_months, age_days, or a date and the birth date), its measurements
+    (weight_kg, height_cm) and its z-scores (z_wfa / z_lhfa, flat or under "z")."""
+    if isinstance(growth, list):
+        rows, band_sets = growth, {}
+    elif isinstance(growth, dict):
+        rows, band_sets = growth.get("points") or [], growth.get("bands") or {}
+        birth_date = growth.get("birth_date") or birth_date
+    else:
+        rows, band_sets = [], {}
+    series = {}
+    for indicator, (measure, z_names, unit) in INDICATORS.items():
+        one = Series(indicator, unit)
+        for row in rows if isinstance(rows, list) else []:
+            if not isinstance(row, dict):
+                continue
+            age = _age(row, birth_date)
+            value, z = _number(row.get(measure)), _z(row, z_names)
+            if age is None or (value is None and z is None):
+                continue
+            one.points.append(Point(age, value, z, row.get("occurred_at") or row.get("measured_on") or row.get("date")))
+        one.points.sort(key=lambda p: p.age_months)
+        raw_bands = band_sets.get(indicator) if isinstance(band_sets, dict) else None
+        for row in raw_bands if isinstance(raw_bands, list) else []:
+            age = _age(row, birth_date) if isinstance(row, dict) else None
+            sds = _band_row(row) if isinstance(row, dict) else None
+            if age is not None and sds:
+                one.bands.append((age, sds))
+        one.bands.sort(key=lambda b: b[0])
+        if one.points:
+            series[indicator] = one
+    return series
+
+
+def _nice_ticks(low, high, count=5):
+    span = max(high - low, 1e-9)
+    magnitude = 10 ** math.floor(math.log10(span / count))
+    for step in (magnitude, 2 * magnitude, 2.5 * magnitude, 5 * magnitude, 10 * magnitude):
+        if span / step <= count:
+            break
+    first = (low // step) * step
+    ticks, value = [], first
+    while value <= high + 1e-9:
+        if value >= low - 1e-9:
+            ticks.append(round(value, 6))
+        value += step
+    return ticks
+
+
+def _fmt(number):
+    return f"{number:.1f}".rstrip("0").rstrip(".")
+
+
+class _Frame:
+    def __init__(self, x_low, x_high, y_low, y_high):
+        self.x_low, self.x_high = x_low, max(x_high, x_low + 1)
+        self.y_low, self.y_high = y_low, max(y_high, y_low + 1e-6)
+
+    def x(self, value):
+        return PAD_L + (value - self.x_low) / (self.x_high - self.x_low) * (WIDTH - PAD_L - PAD_R)
+
+    def y(self, value):
+        return HEIGHT - PAD_B - (value - self.y_low) / (self.y_high - self.y_low) * (HEIGHT - PAD_T - PAD_B)
+
+    def xy(self, x, y):
+        return f"{self.x(x):.1f},{self.y(y):.1f}"
+
+
+def _area(frame, lower, upper, colour):
+    """A band between two curves [(x, y)], as one polygon."""
+    path = [frame.xy(x, y) for x, y in upper] + [frame.xy(x, y) for x, y in reversed(lower)]
+    return f'<polygon points="{" ".join(path)}" fill="{colour}" stroke="none"/>'
+
+
+def _axes(frame, x_label, y_label, y_ticks, x_ticks):
+    parts = []
+    for tick in y_ticks:
+        y = frame.y(tick)
+        parts.append(f'<line x1="{PAD_L}" y1="{y:.1f}" x2="{WIDTH - PAD_R}" y2="{y:.1f}" stroke="#d9d9d9" '
+                     f'stroke-width="0.5"/>')
+        parts.append(f'<text x="{PAD_L - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
+                     f'fill="#555">{escape(_fmt(tick))}</text>')
+    for tick in x_ticks:
+        x = frame.x(tick)
+        parts.append(f'<line x1="{x:.1f}" y1="{HEIGHT - PAD_B}" x2="{x:.1f}" y2="{HEIGHT - PAD_B + 4}" '
+                     f'stroke="#777"/>')
+        parts.append(f'<text x="{x:.1f}" y="{HEIGHT - PAD_B + 16}" text-anchor="middle" font-size="11" '
+                     f'fill="#555">{escape(_fmt(tick))}</text>')
+    parts.append(f'<line x1="{PAD_L}" y1="{HEIGHT - PAD_B}" x2="{WIDTH - PAD_R}" y2="{HEIGHT - PAD_B}" '
+                 f'stroke="#777"/>')
+    parts.append(f'<line x1="{PAD_L}" y1="{PAD_T}" x2="{PAD_L}" y2="{HEIGHT - PAD_B}" stroke="#777"/>')
+    parts.append(f'<text x="{(PAD_L + WIDTH - PAD_R) / 2:.0f}" y="{HEIGHT - 4}" text-anchor="middle" '
+                 f'font-size="12" fill="#333">{escape(x_label)}</text>')
+    parts.append(f'<text x="12" y="{(PAD_T + HEIGHT - PAD_B) / 2:.0f}" text-anchor="middle" font-size="12" '
+                 f'fill="#333" transform="rotate(-90 12 {(PAD_T + HEIGHT - PAD_B) / 2:.0f})">{escape(y_label)}</text>')
+    return parts
+
+
+def _child_line(frame, pairs, label):
+    parts = []
+    if len(pairs) > 1:
+        parts.append(f'<polyline points="{" ".join(frame.xy(x, y) for x, y in pairs)}" fill="none" '
+                     f'stroke="#1f4e9c" stroke-width="2"/>')
+    for x, y in pairs:
+        parts.append(f'<circle cx="{frame.x(x):.1f}" cy="{frame.y(y):.1f}" r="3.5" fill="#1f4e9c">'
+                     f'<title>{escape(label(x, y))}</title></circle>')
+    return parts
+
+
+def render(series, t, title):
+    """One SVG chart for one Series; `t` is the page's Translator (axis labels, legend)."""
+    x_label = t("chart.age_months")
+    if series.bands and any(p.value is not None for p in series.points):
+        pairs = [(p.age_months, p.value) for p in series.points if p.value is not None]
+        x_low = 0.0
+        x_high = max(max(x for x, _ in pairs), 12.0) + 2
+        # End the chart at the first reference age past the child's last point, so the bands fill it.
+        x_high = next((age for age, _ in series.bands if age >= x_high), x_high)
+        bands = [(age, sds) for age, sds in series.bands if age <= x_high] or series.bands
+        y_low = min(min(s[-3] for _, s in bands), min(y for _, y in pairs))
+        y_high = max(max(s[3] for _, s in bands), max(y for _, y in pairs))
+        margin = (y_high - y_low) * 0.05
+        frame = _Frame(x_low, x_high, max(y_low - margin, 0), y_high + margin)
+        curve = {z: [(age, sds[z]) for age, sds in bands] for z in SD_NAMES}
+        parts = [_area(frame, curve[-3], curve[-2], AMBER), _area(frame, curve[-2], curve[2], GREEN),
+                 _area(frame, curve[2], curve[3], AMBER)]
+        parts.append(f'<polyline points="{" ".join(frame.xy(x, y) for x, y in curve[0])}" fill="none" '
+                     f'stroke="#2e7d32" stroke-width="1" stroke-dasharray="4 3"/>')
+        parts += _axes(frame, x_label, f"{t('chart.' + series.indicator)} ({series.unit})",
+                       _nice_ticks(frame.y_low, frame.y_high), _nice_ticks(frame.x_low, frame.x_high, 8))
+        parts += _child_line(frame, pairs, lambda x, y: f"{_fmt(x)} {t('chart.months_short')}: "
+                                                         f"{_fmt(y)} {series.unit}")
+        kind = "measure"
+    else:
+        pairs = [(p.age_months, p.z) for p in series.points if p.z is not None]
+        if not pairs:
+            return Markup("")
+        x_high = max(max(x for x, _ in pairs), 12.0) + 2
+        z_low = min(-4.0, min(y for _, y in pairs) - 0.5)
+        z_high = max(4.0, max(y for _, y in pairs) + 0.5)
+        frame = _Frame(0.0, x_high, z_low, z_high)
+        flat = {z: [(0.0, float(z)), (x_high, float(z))] for z in SD_NAMES}
+        parts = [_area(frame, [(0.0, z_low), (x_high, z_low)], flat[-3], RED),
+                 _area(frame, flat[-3], flat[-2], AMBER), _area(frame, flat[-2], flat[2], GREEN),
+                 _area(frame, flat[2], flat[3], AMBER), _area(frame, flat[3], [(0.0, z_high), (x_high, z_high)], RED)]
+        parts += _axes(frame, x_label, t("chart.z_score"), [z for z in range(int(z_low), int(z_high) + 1)],
+                       _nice_ticks(0.0, x_high, 8))
+        parts += _child_line(frame, pairs, lambda x, y: f"{_fmt(x)} {t('chart.months_short')}: z {y:+.2f}")
+        kind = "z"
+    body = "".join(parts)
+    return Markup(
+        f'<svg class="chart" data-kind="{kind}" data-indicator="{series.indicator}" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">'
+        f'<title>{escape(title)}</title>{body}</svg>')

@@ -1,0 +1,249 @@
+"""What the pages show, worked out from the referral service's answers: plain data, no web, no nameko.
+
+The referral service owns the data and its shapes; the normalisers here accept the documented shapes
+(docs/referral-interface.md) and a few close variants, and never fail a page over a missing field.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+from childlink_contracts.health import DSPM_DOMAINS, DSPM_RESULTS
+from childlink_contracts.medical import OUTCOMES
+
+from .dates import parse
+
+STATUSES = ("requested", "received", "accepted", "rejected", "scheduled", "in_progress", "on_hold", "completed",
+            "failed", "cancelled", "expired", "entered_in_error")
+OPEN_STATUSES = ("requested", "received", "accepted", "scheduled", "in_progress", "on_hold")
+REASONS = ("dspm_delayed", "dspm_suspected_delay", "dspm_rescreen_overdue", "growth_faltering",
+           "severe_malnutrition", "immunisation_overdue", "missed_visit", "special_needs", "social_follow_up",
+           "household_support", "back_referral")
+ACCESS_REASONS = ("care", "referral_follow_up", "audit")
+PAGE_SIZE = 25
+FACILITY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+DISTRICT_RE = re.compile(r"^\d{4}$")
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
+
+
+def valid_id(value):
+    return bool(value) and bool(ID_RE.match(value))
+
+
+@dataclass
+class InboxQuery:
+    status: str = "open"  # "open", "all" or one status
+    reason: str = ""
+    facility: str = ""
+    district: str = ""
+    overdue: bool = False
+    page: int = 1
+    ignored: list = field(default_factory=list)  # fields given but not valid, named for the page
+
+    def filters(self):
+        """The `filters` argument of list_referrals."""
+        found = {}
+        if self.status == "open":
+            found["status"] = list(OPEN_STATUSES)
+        elif self.status in STATUSES:
+            found["status"] = [self.status]
+        for name in ("reason", "facility", "district"):
+            if getattr(self, name):
+                found[name] = getattr(self, name)
+        if self.overdue:
+            found["overdue"] = True
+        return found
+
+    def query_string(self, page=None):
+        parts = [("status", self.status)]
+        parts += [(n, getattr(self, n)) for n in ("reason", "facility", "district") if getattr(self, n)]
+        if self.overdue:
+            parts.append(("overdue", "1"))
+        parts.append(("page", str(page or self.page)))
+        from urllib.parse import urlencode
+        return urlencode(parts)
+
+
+def inbox_query(args):
+    """An InboxQuery from the query string; what is not valid is dropped and named, never passed on."""
+    query = InboxQuery()
+    status = args.get("status", "open")
+    if status in ("open", "all", *STATUSES):
+        query.status = status
+    else:
+        query.ignored.append("status")
+    reason = args.get("reason", "").strip()
+    if reason:
+        if re.match(r"^[a-z0-9_]{1,40}$", reason):
+            query.reason = reason
+        else:
+            query.ignored.append("reason")
+    facility = args.get("facility", "").strip()
+    if facility:
+        if FACILITY_RE.match(facility):
+            query.facility = facility
+        else:
+            query.ignored.append("facility")
+    district = args.get("district", "").strip()
+    if district:
+        if DISTRICT_RE.match(district):
+            query.district = district
+        else:
+            query.ignored.append("district")
+    query.overdue = args.get("overdue") in ("1", "on", "true")
+    try:
+        query.page = min(max(int(args.get("page", "1")), 1), 10_000)
+    except ValueError:
+        query.ignored.append("page")
+    return query
+
+
+def page_count(total, page_size=PAGE_SIZE):
+    return max((int(total or 0) + page_size - 1) // page_size, 1)
+
+
+# --- the child page ---------------------------------------------------------------------------------
+
+RESULT_RANK = {result: n for n, result in enumerate(DSPM_RESULTS)}
+
+
+@dataclass
+class DspmGrid:
+    columns: list  # [{"when", "age_band_months", "rescreen"}]
+    rows: list  # [(domain, [result or None per column])]
+
+    def __bool__(self):
+        return bool(self.columns)
+
+
+def dspm_grid(dspm):
+    """Domains down, screenings across, from either shape:
+    a list of screenings [{"occurred_at", "age_band_months", "rescreen", "domains": {domain: result}}], or
+    per domain {"domains": {domain: [{"occurred_at", "age_band_months", "result"}]}} / {domain: [...]}."""
+    screenings = {}
+    if isinstance(dspm, dict) and isinstance(dspm.get("screenings"), list):
+        dspm = dspm["screenings"]
+    if isinstance(dspm, list):
+        for item in dspm:
+            if isinstance(item, dict) and isinstance(item.get("domains"), dict):
+                key = (str(item.get("occurred_at") or item.get("date") or ""), item.get("age_band_months"))
+                column = screenings.setdefault(key, {"when": key[0], "age_band_months": key[1],
+                                                     "rescreen": bool(item.get("rescreen")), "results": {}})
+                column["results"].update(item["domains"])
+    elif isinstance(dspm, dict):
+        per_domain = dspm.get("domains") if isinstance(dspm.get("domains"), dict) else dspm
+        for domain, results in per_domain.items():
+            for item in results if isinstance(results, list) else []:
+                if not isinstance(item, dict):
+                    continue
+                key = (str(item.get("occurred_at") or item.get("date") or ""), item.get("age_band_months"))
+                column = screenings.setdefault(key, {"when": key[0], "age_band_months": key[1],
+                                                     "rescreen": bool(item.get("rescreen")), "results": {}})
+                column["results"][domain] = item.get("result")
+    columns = sorted(screenings.values(), key=lambda c: (c["when"], c["age_band_months"] or 0))
+    domains = list(DSPM_DOMAINS) + sorted({d for c in columns for d in c["results"]} - set(DSPM_DOMAINS))
+    rows = [(domain, [c["results"].get(domain) for c in columns]) for domain in domains]
+    return DspmGrid([{k: v for k, v in c.items() if k != "results"} for c in columns], rows)
+
+
+@dataclass
+class Dose:
+    vaccine: str
+    dose: object
+    due: object  # a date, or an age in months
+    given_on: object
+    status: str  # given, overdue, due, upcoming
+
+
+def immunisation_rows(immunisations):
+    """Rows of the schedule against what was given. Accepts a list of doses
+    [{"vaccine", "dose", "due_on" | "due_age_months", "given_on" | "given_at", "status"}] or
+    {"schedule": [...doses...], "given": [...], "overdue": [...]}."""
+    doses = []
+    overdue_keys = set()
+    if isinstance(immunisations, dict):
+        schedule = immunisations.get("schedule") or immunisations.get("doses") or []
+        given = {(g.get("vaccine"), g.get("dose")): g for g in immunisations.get("given") or []
+                 if isinstance(g, dict)}
+        overdue_keys = {(o.get("vaccine"), o.get("dose")) for o in immunisations.get("overdue") or []
+                        if isinstance(o, dict)}
+        items = []
+        for item in schedule if isinstance(schedule, list) else []:
+            if isinstance(item, dict):
+                match = given.pop((item.get("vaccine"), item.get("dose")), None)
+                items.append({**item, **({"given_on": _given_on(match)} if match else {})})
+        items += list(given.values())  # given outside the schedule: still shown
+    else:
+        items = immunisations if isinstance(immunisations, list) else []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        key = (item.get("vaccine"), item.get("dose"))
+        given_on = _given_on(item)
+        status = item.get("status") or ("given" if given_on else "overdue" if key in overdue_keys or
+                                        item.get("overdue") else "upcoming")
+        due = item.get("due_on") or item.get("due_by") or item.get("due")
+        if due is None and item.get("due_age_months") is not None:
+            due = {"months": item["due_age_months"]}
+        doses.append(Dose(str(item.get("vaccine") or "?"), item.get("dose"), due, given_on, status))
+    return doses
+
+
+def _given_on(item):
+    return item.get("given_on") or item.get("given_at") or item.get("occurred_at")
+
+
+def timeline_summary(entry):
+    """The few payload facts worth a line on the timeline, as (label key, value) pairs; no names."""
+    payload = entry.get("payload") or {}
+    kind = entry.get("type", "")
+    facts = []
+    if kind == "child.growth_measured":
+        for key in ("weight_kg", "height_cm", "head_circumference_cm"):
+            if payload.get(key) is not None:
+                facts.append((f"fact.{key}", payload[key]))
+    elif kind == "child.screened":
+        facts.append(("fact.age_band_months", payload.get("age_band_months")))
+        worst = max((RESULT_RANK.get(r, 0) for r in (payload.get("domains") or {}).values()), default=0)
+        facts.append(("fact.dspm_worst", ("result", DSPM_RESULTS[worst])))
+    elif kind == "child.immunised":
+        facts.append(("fact.vaccine", f"{payload.get('vaccine')} #{payload.get('dose')}"))
+    elif kind == "child.diagnosed":
+        facts.append(("fact.icd10", payload.get("icd10")))
+    elif kind == "child.assessed":
+        facts.append(("fact.tool", payload.get("tool")))
+        facts.append(("fact.result", ("result", payload.get("result"))))
+    elif kind == "child.therapy_planned":
+        facts.append(("fact.therapy", ("therapy", payload.get("therapy"))))
+        facts.append(("fact.sessions", payload.get("sessions")))
+    elif kind == "referral.outcome_recorded":
+        facts.append(("fact.outcome", ("outcome", payload.get("outcome"))))
+    elif kind == "child.visit_missed":
+        facts.append(("fact.visit_kind", ("visit", payload.get("visit_kind"))))
+        facts.append(("fact.due_on", ("date", payload.get("due_on"))))
+    elif kind == "child.enrolled":
+        facts.append(("fact.class_level", payload.get("class_level") or payload.get("centre_id")))
+    elif kind == "household.risk_assessed":
+        facts.append(("fact.risk_level", ("risk", payload.get("risk_level"))))
+    elif kind == "child.readiness_assessed":
+        facts.append(("fact.result", payload.get("result") or payload.get("level")))
+    return [(label, value) for label, value in facts if value not in (None, "", ("result", None))]
+
+
+def mask_national_id(national_id):
+    """'1-2345-67890-12-1' shown as 'x-xxxx-xxxxx-12-1': enough to confirm, not enough to copy."""
+    digits = re.sub(r"\D", "", str(national_id or ""))
+    if len(digits) != 13:
+        return ""
+    return f"x-xxxx-xxxxx-{digits[10:12]}-{digits[12]}"
+
+
+def newest_first(entries):
+    return sorted(entries, key=lambda e: str(e.get("occurred_at_utc") or e.get("occurred_at") or ""),
+                  reverse=True)
+
+
+def is_date(value):
+    return parse(value) is not None
+
+
+OUTCOME_CHOICES = OUTCOMES

@@ -1,0 +1,54 @@
+"""The gateway's nameko edge: staff web pages over HTTP, calling the referral service over RPC.
+
+The pages live in app.GatewayApp (plain werkzeug); this class only wires the store, the session
+signer and the `referral` RPC proxy to it.
+"""
+
+from nameko.extensions import DependencyProvider
+from nameko.rpc import RpcProxy
+from nameko.web.handlers import http
+
+from childlink_common import settings
+from childlink_common.logs import configure, get_logger
+from childlink_common.web import json_response
+
+from .app import GatewayApp
+from .config import referral_timeout_s, secret_key, secure_cookies, session_max_age_s
+from .security import Passwords, Sessions
+from .store import open_store
+
+log = get_logger(__name__)
+
+
+class StaffPages(DependencyProvider):
+    def setup(self):
+        configure("gateway")
+        self.store = open_store()
+        sessions = Sessions(secret_key(), max_age_s=session_max_age_s(), secure=secure_cookies())
+        self.app = GatewayApp(self.store, sessions, Passwords(), referral_timeout_s=referral_timeout_s())
+        log.info("gateway.ready", store="mongodb" if settings.mongo_uri() else "sqlite",
+                 secure_cookies=secure_cookies())
+
+    def stop(self):
+        self.store.close()
+
+    def get_dependency(self, worker_ctx):
+        return self.app
+
+
+class GatewayService:
+    name = "gateway"
+    referral = RpcProxy("referral")
+    pages = StaffPages()
+
+    @http("GET", "/health")
+    def health(self, request):
+        return json_response(200, {"service": "gateway", "status": "ok"})
+
+    @http("GET,POST", "/")
+    def home(self, request):
+        return self.pages.handle(request, self.referral)
+
+    @http("GET,POST", "/<path:path>")
+    def page(self, request, path):
+        return self.pages.handle(request, self.referral)
