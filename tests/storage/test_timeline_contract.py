@@ -178,6 +178,51 @@ class TimelineContract:
     def test_timeline_of_unknown_child_is_empty(self, store):
         assert store.timeline("child-unknown") == []
 
+    # --- batches -------------------------------------------------------------------------------
+
+    def test_writes_in_a_batch_are_all_kept(self, store):
+        with store.batch():
+            assert store.claim_key("nid:1103700012345", "child-a") == "child-a"
+            store.save_profile("child-a", PROFILE, "2024-05-01T02:30:00.000000Z")
+            assert store.append_to_timeline(entry("evt-1")) is True
+            assert store.append_to_timeline(entry("evt-2", occurred_at_utc="2024-05-02T00:00:00.000000Z"))
+        assert store.find_child("nid:1103700012345") == "child-a"
+        assert store.child("child-a")["profile"] == PROFILE
+        assert [e["event_id"] for e in store.timeline("child-a")] == ["evt-1", "evt-2"]
+
+    def test_a_batch_sees_its_own_writes(self, store):
+        with store.batch():
+            store.claim_key("nid:1103700012345", "child-a")
+            assert store.children_for_keys(["nid:1103700012345"]) == {"nid:1103700012345": "child-a"}
+            assert store.claim_key("nid:1103700012345", "child-b") == "child-a"
+            assert store.append_to_timeline(entry("evt-1")) is True
+            assert store.append_to_timeline(entry("evt-1")) is False
+        assert store.timeline("child-a") == [stored(entry("evt-1"), duplicates=1)]
+        assert store.stats() == {"children": 0, "events": 1, "duplicates": 1}
+
+    def test_a_batch_gives_the_same_result_as_one_write_at_a_time(self, store):
+        arrivals = [entry(f"evt-{n % 7}", occurred_at_utc=f"2024-05-0{1 + n % 7}T00:00:00.000000Z")
+                    for n in range(12)]
+        with store.batch():
+            applied = [store.append_to_timeline(e) for e in arrivals]
+        assert applied == [True] * 7 + [False] * 5
+        assert [e["event_id"] for e in store.timeline("child-a")] == [f"evt-{n}" for n in range(7)]
+        assert store.stats()["duplicates"] == 5
+
+    def test_an_empty_batch_is_harmless(self, store):
+        with store.batch():
+            pass
+        assert store.stats() == {"children": 0, "events": 0, "duplicates": 0}
+
+    def test_a_store_is_usable_after_a_failed_batch(self, store):
+        with pytest.raises(RuntimeError), store.batch():
+            store.append_to_timeline(entry("evt-1"))
+            raise RuntimeError("handler failed")
+        assert store.append_to_timeline(entry("evt-2")) is True
+        with store.batch():
+            store.append_to_timeline(entry("evt-3"))
+        assert {"evt-2", "evt-3"} <= {e["event_id"] for e in store.timeline("child-a")}
+
     # --- stats ---------------------------------------------------------------------------------
 
     def test_stats_of_an_empty_store(self, store):
@@ -219,10 +264,69 @@ class TestSqliteTimelineStore(TimelineContract):
             store.close()
 
 
+    def test_a_failed_batch_keeps_nothing(self, store):
+        with pytest.raises(RuntimeError), store.batch():
+            store.claim_key("nid:1103700012345", "child-a")
+            store.save_profile("child-a", PROFILE, "2024-05-01T02:30:00.000000Z")
+            store.append_to_timeline(entry("evt-1"))
+            raise RuntimeError("handler failed")
+        assert store.find_child("nid:1103700012345") is None
+        assert store.timeline("child-a") == []
+        assert store.stats() == {"children": 0, "events": 0, "duplicates": 0}
+
+    def test_a_failed_write_inside_a_batch_undoes_only_itself(self, store):
+        with store.batch():
+            store.append_to_timeline(entry("evt-1"))
+            with pytest.raises(RuntimeError), store.db.transaction() as conn:
+                conn.execute("INSERT INTO timeline (event_id, child_id, occurred_at_utc, entry)"
+                             " VALUES ('evt-x', 'child-a', '2024-01-01', '{}')")
+                raise RuntimeError("this write fails")
+            store.append_to_timeline(entry("evt-2", occurred_at_utc="2024-05-02T00:00:00.000000Z"))
+        assert [e["event_id"] for e in store.timeline("child-a")] == ["evt-1", "evt-2"]
+
+    def test_a_batch_is_one_transaction(self, store, tmp_path):
+        """Another connection sees none of a batch until it commits, then all of it."""
+        reader = sqlite3.connect(tmp_path / "referral.sqlite3")
+        try:
+            with store.batch():
+                store.append_to_timeline(entry("evt-1"))
+                store.append_to_timeline(entry("evt-2"))
+                assert reader.execute("SELECT COUNT(*) FROM timeline").fetchone()[0] == 0
+            assert reader.execute("SELECT COUNT(*) FROM timeline").fetchone()[0] == 2
+        finally:
+            reader.close()
+
+    def test_a_locked_file_makes_a_batch_raise_store_unavailable(self, tmp_path):
+        path = tmp_path / "referral.sqlite3"
+        store = SqliteTimelineStore(path, busy_timeout_s=0.1)
+        holder = sqlite3.connect(path, isolation_level=None)
+        try:
+            holder.execute("BEGIN EXCLUSIVE")
+            with pytest.raises(StoreUnavailable), store.batch():
+                store.append_to_timeline(entry("evt-1"))
+            holder.execute("ROLLBACK")
+            with store.batch():
+                assert store.append_to_timeline(entry("evt-1")) is True
+        finally:
+            holder.close()
+            store.close()
+
+
 class TestMongoTimelineStore(TimelineContract):
     def open_store(self, request):
         return MongoTimelineStore(request.getfixturevalue("mongo_uri"),
                                   request.getfixturevalue("mongo_database"))
+
+    def test_a_failed_batch_keeps_what_it_wrote_and_a_rerun_counts_duplicates(self, store):
+        """No multi-document transactions: each write stands alone, and running the batch again
+        (as the consumer's per-message fallback does) applies nothing twice."""
+        with pytest.raises(RuntimeError), store.batch():
+            store.append_to_timeline(entry("evt-1"))
+            raise RuntimeError("handler failed")
+        with store.batch():
+            assert store.append_to_timeline(entry("evt-1")) is False
+            assert store.append_to_timeline(entry("evt-2")) is True
+        assert store.stats() == {"children": 0, "events": 2, "duplicates": 1}
 
     def test_an_unreachable_server_raises_store_unavailable_on_open(self, closed_port_uri):
         with pytest.raises(StoreUnavailable):

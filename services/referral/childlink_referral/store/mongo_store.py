@@ -1,5 +1,7 @@
 """The referral timeline on MongoDB: `_id` = event_id and key, single-document atomic updates only."""
 
+import contextlib
+
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
@@ -81,6 +83,11 @@ class MongoTimelineStore:
         events = totals[0]["events"] if totals else 0
         duplicates = totals[0]["duplicates"] if totals else 0
         return {"children": children, "events": events, "duplicates": duplicates}
+
+    @contextlib.contextmanager
+    def batch(self):
+        """No multi-document transaction: each write inside is atomic and idempotent on its own."""
+        yield
 
     def close(self):
         self.client.close()

@@ -1,5 +1,6 @@
 """The referral service's storage port, in domain terms. One contract-test suite holds every adapter to it."""
 
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 
@@ -25,5 +26,15 @@ class TimelineStore(Protocol):
 
     def stats(self) -> dict:
         """{"children": n, "events": n, "duplicates": n}"""
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Group the writes made inside into one unit of work, for taking in many events at once.
+
+        SQLite: one transaction (one commit, one fsync), all or nothing; a write inside that fails
+        undoes only itself before its error propagates. MongoDB: no multi-document transactions by
+        design, so each write stays atomic on its own and a batch that fails part-way keeps what it
+        wrote; running it again is safe, as a redelivery is: what was written is found by its key
+        (event_id, child key) and counted as a duplicate, not applied twice.
+        """
 
     def close(self) -> None: ...

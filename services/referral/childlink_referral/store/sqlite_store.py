@@ -1,5 +1,6 @@
 """The referral timeline on SQLite."""
 
+import contextlib
 import json
 
 from childlink_common.sqlite import BUSY_TIMEOUT_S, SqliteDatabase
@@ -86,6 +87,11 @@ class SqliteTimelineStore:
             "SELECT COUNT(*) AS events, COALESCE(SUM(duplicates), 0) AS duplicates FROM timeline")[0]
         children = self.db.read("SELECT COUNT(*) AS n FROM children")[0]["n"]
         return {"children": children, "events": row["events"], "duplicates": row["duplicates"]}
+
+    @contextlib.contextmanager
+    def batch(self):
+        with self.db.transaction():
+            yield
 
     def close(self):
         self.db.close()
