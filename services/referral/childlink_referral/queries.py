@@ -1,6 +1,14 @@
-"""Read side of the referral service: the timeline as staff and other services see it."""
+"""Read side of the referral service: timelines, and referrals as each viewer may see them."""
 
+from .access import can_see_referral, check_viewer, referral_scope
+from .lifecycle import OPEN, STATUSES, Refusal
+from .reasons import REASONS
 from .timeline import with_status
+from .times import iso
+from .workflow import present
+
+MAX_PAGE_SIZE = 200
+FILTERS = ("status", "reason", "facility", "district", "department", "overdue", "child_id")
 
 
 def child_key(national_id=None, department=None, facility=None, local_id=None):
@@ -21,3 +29,94 @@ def timeline_view(store, child_id):
         "profile": (child or {}).get("profile", {}),
         "entries": [{k: v for k, v in entry.items() if k != "occurred_at_utc"} for entry in with_status(entries)],
     }
+
+
+def _one_or_list(filters, name, allowed=None):
+    value = filters[name]
+    values = value if isinstance(value, list) else [value]
+    if not values or not all(isinstance(v, str) and v for v in values):
+        raise Refusal("invalid", f"{name} must be text or a list of text", f"filters.{name}")
+    if allowed is not None:
+        unknown = [v for v in values if v not in allowed]
+        if unknown:
+            raise Refusal("invalid", f"unknown {name} {unknown[0]!r}; one of {', '.join(allowed)}", f"filters.{name}")
+    return values
+
+
+def _text(filters, name):
+    value = filters[name]
+    if not isinstance(value, str) or not value.strip():
+        raise Refusal("invalid", f"{name} must be text", f"filters.{name}")
+    return value.strip()
+
+
+def referral_filters(filters, now):
+    """The caller's filters as store clauses: a list of groups, all of which must hold, each a list of
+    alternatives (field -> value or list of values)."""
+    if filters is None:
+        return []
+    if not isinstance(filters, dict):
+        raise Refusal("invalid", "filters must be an object", "filters")
+    unknown = sorted(set(filters) - set(FILTERS))
+    if unknown:
+        raise Refusal("invalid", f"unknown filter {unknown[0]!r}; filters: {', '.join(FILTERS)}",
+                      f"filters.{unknown[0]}")
+    groups = []
+    present_filters = {k: v for k, v in filters.items() if v is not None}
+    if "status" in present_filters:
+        groups.append([{"status": _one_or_list(present_filters, "status", STATUSES)}])
+    if "reason" in present_filters:
+        groups.append([{"reason": _one_or_list(present_filters, "reason", tuple(REASONS))}])
+    if "facility" in present_filters:
+        facility = _text(present_filters, "facility")
+        groups.append([{"from_facility": facility}, {"to_facility": facility}])
+    if "district" in present_filters:
+        district = _text(present_filters, "district")
+        groups.append([{"district": district}, {"from_district": district}, {"to_district": district}])
+    if "department" in present_filters:
+        department = _text(present_filters, "department")
+        groups.append([{"from_department": department}, {"to_department": department}])
+    if "child_id" in present_filters:
+        groups.append([{"child_id": _text(present_filters, "child_id")}])
+    if "overdue" in present_filters:
+        if not isinstance(present_filters["overdue"], bool):
+            raise Refusal("invalid", "overdue must be true or false", "filters.overdue")
+        if present_filters["overdue"]:
+            groups.append([{"status": list(OPEN), "due_before": iso(now)}])
+    return groups
+
+
+def _page(value, name, default, high):
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+        raise Refusal("invalid", f"{name} must be a whole number from 1 to {high}", name)
+    return value
+
+
+def list_referrals(store, viewer, filters, page, page_size, now):
+    try:
+        viewer = check_viewer(viewer)
+        groups = [referral_scope(viewer), *referral_filters(filters, now)]
+        page = _page(page, "page", 1, 1_000_000)
+        page_size = _page(page_size, "page_size", 50, MAX_PAGE_SIZE)
+    except Refusal as refusal:
+        return refusal.answer()
+    total, items = store.find_referrals(groups, (page - 1) * page_size, page_size)
+    return {"ok": True, "total": total, "page": page, "page_size": page_size,
+            "items": [present(r, viewer, now) for r in items]}
+
+
+def get_referral(store, viewer, referral_id, now):
+    try:
+        viewer = check_viewer(viewer)
+        if not isinstance(referral_id, str) or not referral_id:
+            raise Refusal("invalid", "referral_id is required", "referral_id")
+        referral = store.get_referral(referral_id)
+        if referral is None:
+            raise Refusal("not_found", f"no referral {referral_id}")
+        if not can_see_referral(viewer, referral):
+            raise Refusal("forbidden", "this referral is not to or from your place of work")
+    except Refusal as refusal:
+        return refusal.answer()
+    return {"ok": True, "referral": present(referral, viewer, now)}

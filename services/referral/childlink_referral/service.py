@@ -1,42 +1,93 @@
-"""The referral service's nameko edge: consumes every department's events, serves timelines.
+"""The referral service's nameko edge: consumes every department's events, runs the referral workflow,
+serves timelines, referrals and child pages.
 
-Domain work happens in intake, identity, timeline and queries; this class only wires them up.
+Domain work happens in intake, identity, timeline, rules, lifecycle, workflow, access, queries and
+child_page; this module only wires them to nameko, the store, the outbox and its relay.
 """
+
+import threading
 
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
+from nameko.timer import timer
 from nameko.web.handlers import http
 
 from childlink_common import settings
 from childlink_common.consumer import consume_safely
 from childlink_common.ingest import problem
 from childlink_common.logs import configure, get_logger
-from childlink_common.topology import referral_queue
+from childlink_common.outbox import open_outbox
+from childlink_common.relay import OutboxRelay
+from childlink_common.topology import REFERRAL_EXCHANGE, consumer_queue, referral_queue
 from childlink_common.web import answer, json_response, key_is_valid, unauthorised
 
+from . import child_page as pages
+from . import queries
+from .events import check_delivered
 from .intake import take_in
-from .queries import child_key, timeline_view
 from .store import open_store
+from .times import utc_now
+from .workflow import Referrals
 
 log = get_logger(__name__)
 READ_KEYS = settings.api_keys("REFERRAL_API_KEYS", "dev-staff-key")
+TIMER_INTERVAL_S = settings.float_env("REFERRAL_TIMER_INTERVAL_S", 30.0)
+# The referral service reads its own events back: each delivery is checked and logged, and the relay's
+# mandatory publishes always have a queue to reach. Other consumers bind their own queues.
+OWN_EVENTS_QUEUE = consumer_queue("referral.referral.events", REFERRAL_EXCHANGE, "referral.#")
 
 
-class TimelineStoreProvider(DependencyProvider):
+class Backend(DependencyProvider):
+    """The store, the referral outbox with its relay (publishing to `referral.events`), and the workflow."""
+
+    def __init__(self):
+        self._stopping = False
+        self._work = threading.Event()
+        self._relay_thread = None
+
     def setup(self):
         configure("referral")
         self.store = open_store()
+        self.outbox = open_outbox("referral")
+        self.relay = OutboxRelay(self.outbox, "referral", settings.amqp_uri(self.container.config),
+                                 batch_size=settings.int_env("RELAY_BATCH_SIZE", 200))
+        self.referrals = Referrals(self.store, self.outbox, wake=self._work.set)
+
+    def start(self):
+        if settings.flag_env("RELAY_ENABLED", True):
+            self._relay_thread = self.container.spawn_managed_thread(self._run_relay)
+
+    def _run_relay(self):
+        self.relay.run(lambda: self._stopping, self._wait_for_work)
+
+    def _wait_for_work(self, seconds):
+        self._work.wait(seconds)
+        self._work.clear()
 
     def stop(self):
+        self._stopping = True
+        self._work.set()
+        if self._relay_thread is not None:
+            self._relay_thread.wait()
+        self.outbox.close()
         self.store.close()
 
+    def kill(self):
+        self._stopping = True
+        if self._relay_thread is not None:
+            self._relay_thread.kill()
+
     def get_dependency(self, worker_ctx):
-        return self.store
+        return self
 
 
 class ReferralService:
     name = "referral"
-    store = TimelineStoreProvider()
+    backend = Backend()
+
+    @property
+    def store(self):
+        return self.backend.store
 
     def _take_in(self, body, department):
         intake = take_in(self.store, body, department)
@@ -46,6 +97,13 @@ class ReferralService:
         if intake.conflicts:
             log.warning("identity.conflict", event_id=intake.event_id, child_id=intake.child_id,
                         conflicting_keys=len(intake.conflicts))
+        if not intake.child_id.startswith("centre:"):
+            # a duplicate is evaluated too: the first delivery may have stopped before its rules ran
+            changes = self.backend.referrals.reconcile_child(intake.child_id)
+            if changes.raised or changes.withdrawn or changes.completed:
+                log.info("rules.applied", event_id=intake.event_id, child_id=intake.child_id,
+                         raised=len(changes.raised), withdrawn=len(changes.withdrawn),
+                         completed=len(changes.completed))
 
     @consume_safely(referral_queue("social"))
     def on_social_event(self, body):
@@ -63,24 +121,61 @@ class ReferralService:
     def on_medical_event(self, body):
         self._take_in(body, "medical")
 
+    @consume_safely(OWN_EVENTS_QUEUE)
+    def on_referral_event(self, body):
+        """Every transition read back from `referral.events`: checked against the referral and logged, so
+        operators see each one delivered (and the relay's mandatory publishes always have a queue)."""
+        referral_id = (body.get("payload") or {}).get("referral_id") if isinstance(body, dict) else None
+        check_delivered(body, self.store.get_referral(referral_id) if isinstance(referral_id, str) else None)
+        log.info("referral.event_delivered", event_id=body["event_id"], type=body.get("type"),
+                 referral_id=referral_id, correlation_id=body.get("correlation_id"))
+
+    @timer(interval=TIMER_INTERVAL_S)
+    def housekeeping(self):
+        done = self.backend.referrals.housekeeping()
+        if any(done.values()):
+            log.info("referral.housekeeping", **done)
+
+    # --- RPC for the gateway (docs/referral-interface.md) ------------------------------------------
+
+    @rpc
+    def list_referrals(self, viewer, filters=None, page=1, page_size=50):
+        return queries.list_referrals(self.store, viewer, filters, page, page_size, utc_now())
+
+    @rpc
+    def get_referral(self, viewer, referral_id):
+        return queries.get_referral(self.store, viewer, referral_id, utc_now())
+
+    @rpc
+    def act_on_referral(self, viewer, referral_id, action, fields=None, expected_version=None):
+        return self.backend.referrals.act(viewer, referral_id, action, fields, expected_version)
+
+    @rpc
+    def child_page(self, viewer, child_id):
+        return pages.child_page(self.store, viewer, child_id, utc_now())
+
+    # --- service to service ----------------------------------------------------------------------
+
     @rpc
     def get_timeline(self, child_id):
-        return timeline_view(self.store, child_id)
+        return queries.timeline_view(self.store, child_id)
 
     @rpc
     def find_child(self, national_id=None, department=None, facility=None, local_id=None):
-        key = child_key(national_id, department, facility, local_id)
+        key = queries.child_key(national_id, department, facility, local_id)
         return self.store.find_child(key) if key else None
 
     @rpc
     def stats(self):
         return self.store.stats()
 
+    # --- HTTP ------------------------------------------------------------------------------------
+
     @http("GET", "/v1/children/<string:child_id>/timeline")
     def http_timeline(self, request, child_id):
         if not key_is_valid(request, READ_KEYS):
             return unauthorised()
-        view = timeline_view(self.store, child_id)
+        view = queries.timeline_view(self.store, child_id)
         if view is None:
             return answer(problem(404, "not_found", f"no child {child_id}"))
         return json_response(200, view)
@@ -95,7 +190,7 @@ class ReferralService:
         except Exception:  # noqa: BLE001 - werkzeug raises several kinds for a bad body
             return answer(problem(400, "malformed_json", "body is not valid JSON"))
         fields = ("national_id", "department", "facility", "local_id")
-        key = child_key(**{f: query.get(f) for f in fields}) if isinstance(query, dict) else None
+        key = queries.child_key(**{f: query.get(f) for f in fields}) if isinstance(query, dict) else None
         if key is None:
             return answer(problem(422, "invalid_query", "give national_id, or department, facility and local_id",
                                   errors={"national_id": ["required unless department, facility and local_id"]}))
@@ -106,4 +201,5 @@ class ReferralService:
 
     @http("GET", "/health")
     def health(self, request):
-        return json_response(200, {"service": "referral", "status": "ok", **self.store.stats()})
+        return json_response(200, {"service": "referral", "status": "ok", **self.store.stats(),
+                                   "outbox_backlog": self.backend.outbox.backlog()})

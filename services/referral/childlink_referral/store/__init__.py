@@ -2,10 +2,10 @@
 
 from childlink_common import settings
 
-from .port import TimelineStore
+from .port import ReferralStore, TimelineStore
 
 
-def open_store() -> TimelineStore:
+def open_store() -> ReferralStore:
     uri = settings.mongo_uri()
     if uri:
         from .mongo_store import MongoTimelineStore
@@ -14,4 +14,4 @@ def open_store() -> TimelineStore:
     return SqliteTimelineStore(settings.data_dir() / "referral.sqlite3")
 
 
-__all__ = ["TimelineStore", "open_store"]
+__all__ = ["ReferralStore", "TimelineStore", "open_store"]

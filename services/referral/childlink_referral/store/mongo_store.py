@@ -8,6 +8,54 @@ from pymongo.errors import DuplicateKeyError
 from childlink_common.mongo import SERVER_SELECTION_TIMEOUT_MS, connect, unavailable_as_store_error
 
 
+OPEN = ["requested", "accepted", "scheduled", "in_progress"]
+# query field -> document path
+PATHS = {
+    "child_id": "child_id", "status": "status", "reason": "reason", "district": "district",
+    "from_department": "from.department", "from_facility": "from.facility", "from_district": "from.district",
+    "to_department": "to.department", "to_facility": "to.facility", "to_district": "to.district",
+}
+# one index per query path (see the SQLite adapter for the same list)
+REFERRAL_INDEXES = [
+    [("to.facility", ASCENDING), ("status", ASCENDING), ("due_by", ASCENDING)],
+    [("from.facility", ASCENDING), ("status", ASCENDING), ("due_by", ASCENDING)],
+    [("to.district", ASCENDING), ("reason", ASCENDING), ("status", ASCENDING), ("due_by", ASCENDING)],
+    [("from.district", ASCENDING), ("status", ASCENDING), ("due_by", ASCENDING)],
+    [("district", ASCENDING), ("status", ASCENDING), ("due_by", ASCENDING)],
+    [("to.department", ASCENDING), ("status", ASCENDING), ("due_by", ASCENDING)],
+    [("from.department", ASCENDING), ("status", ASCENDING), ("due_by", ASCENDING)],
+    [("child_id", ASCENDING), ("created_at", ASCENDING)],
+    [("status", ASCENDING), ("due_by", ASCENDING)],
+    [("outbox_pending", ASCENDING)],
+]
+SORT = [("due_by", ASCENDING), ("_id", ASCENDING)]
+
+
+def query_of(groups):
+    """A MongoDB filter for the port's groups of alternatives."""
+    clauses = []
+    for group in groups:
+        alternatives = []
+        for alternative in group:
+            terms = {}
+            for field, value in alternative.items():
+                if field == "due_before":
+                    terms["due_by"] = {"$lt": value}
+                elif isinstance(value, (list, tuple)):
+                    terms[PATHS[field]] = {"$in": list(value)}
+                else:
+                    terms[PATHS[field]] = value
+            alternatives.append(terms)
+        clauses.append(alternatives[0] if len(alternatives) == 1 else {"$or": alternatives})
+    if not clauses:
+        return {}
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def _referral(doc):
+    return {k: v for k, v in doc.items() if k not in ("_id", "outbox_pending")} if doc else None
+
+
 class MongoTimelineStore:
     def __init__(self, uri, database="childlink_referral",
                  server_selection_timeout_ms=SERVER_SELECTION_TIMEOUT_MS):
@@ -15,10 +63,15 @@ class MongoTimelineStore:
         self.keys = self.db["child_keys"]
         self.children = self.db["children"]
         self.entries = self.db["timeline"]
+        self.referrals = self.db["referrals"]
+        self.reviews = self.db["reviews"]
         with unavailable_as_store_error():
             self.keys.create_index([("child_id", ASCENDING)])
             self.entries.create_index([("child_id", ASCENDING), ("occurred_at_utc", ASCENDING),
                                        ("_id", ASCENDING)])
+            for keys in REFERRAL_INDEXES:
+                self.referrals.create_index(keys)
+            self.reviews.create_index([("review_at", ASCENDING)])
 
     def children_for_keys(self, keys):
         with unavailable_as_store_error():
@@ -88,6 +141,70 @@ class MongoTimelineStore:
     def batch(self):
         """No multi-document transaction: each write inside is atomic and idempotent on its own."""
         yield
+
+    # --- referrals -----------------------------------------------------------------------------
+
+    def insert_referral(self, referral):
+        with unavailable_as_store_error():
+            try:
+                self.referrals.insert_one({"_id": referral["referral_id"], **referral, "outbox_pending": True})
+                return True
+            except DuplicateKeyError:
+                return False
+
+    def get_referral(self, referral_id):
+        with unavailable_as_store_error():
+            return _referral(self.referrals.find_one({"_id": referral_id}))
+
+    def replace_referral(self, referral, expected_version):
+        with unavailable_as_store_error():
+            result = self.referrals.replace_one(
+                {"_id": referral["referral_id"], "version": expected_version},
+                {"_id": referral["referral_id"], **referral, "outbox_pending": True})
+            return result.matched_count == 1
+
+    def mark_outboxed(self, referral_id, version):
+        with unavailable_as_store_error():
+            self.referrals.update_one({"_id": referral_id, "version": version}, {"$set": {"outbox_pending": False}})
+
+    def referrals_not_outboxed(self, limit):
+        with unavailable_as_store_error():
+            return [_referral(doc) for doc in self.referrals.find({"outbox_pending": True}).limit(limit)]
+
+    def referrals_of_child(self, child_id):
+        with unavailable_as_store_error():
+            docs = self.referrals.find({"child_id": child_id}).sort([("created_at", ASCENDING), ("_id", ASCENDING)])
+            return [_referral(doc) for doc in docs]
+
+    def find_referrals(self, groups, offset, limit):
+        query = query_of(groups)
+        with unavailable_as_store_error():
+            total = self.referrals.count_documents(query)
+            docs = self.referrals.find(query).sort(SORT).skip(offset).limit(limit)
+            return total, [_referral(doc) for doc in docs]
+
+    def open_referrals_due(self, now, limit):
+        with unavailable_as_store_error():
+            docs = self.referrals.find({"status": {"$in": OPEN}, "due_by": {"$lte": now}}).sort(
+                [("due_by", ASCENDING)]).limit(limit)
+            return [_referral(doc) for doc in docs]
+
+    def set_review(self, child_id, at):
+        with unavailable_as_store_error():
+            if at is None:
+                self.reviews.delete_one({"_id": child_id})
+            else:
+                self.reviews.update_one({"_id": child_id}, {"$set": {"review_at": at}}, upsert=True)
+
+    def due_reviews(self, now, limit):
+        with unavailable_as_store_error():
+            docs = self.reviews.find({"review_at": {"$lte": now}}).sort([("review_at", ASCENDING)]).limit(limit)
+            return [doc["_id"] for doc in docs]
+
+    def index_keys(self):
+        """The referral collection's index keys (tests check one per query path)."""
+        with unavailable_as_store_error():
+            return [list(info["key"]) for info in self.referrals.index_information().values()]
 
     def close(self):
         self.client.close()

@@ -38,3 +38,41 @@ class TimelineStore(Protocol):
         """
 
     def close(self) -> None: ...
+
+
+class ReferralStore(TimelineStore, Protocol):
+    """Referrals and rule reviews, beside the timeline. Every change of a referral is a compare-and-set
+    on its version, atomic in the store: of two concurrent transitions from one version, one wins."""
+
+    def insert_referral(self, referral: dict) -> bool:
+        """Store a new referral (its version 1); False if its referral_id is stored already."""
+
+    def get_referral(self, referral_id: str) -> dict | None: ...
+
+    def replace_referral(self, referral: dict, expected_version: int) -> bool:
+        """Store the referral's next version if the stored one is still `expected_version`, and mark it
+        not yet outboxed; False (nothing written) otherwise."""
+
+    def mark_outboxed(self, referral_id: str, version: int) -> None:
+        """The events up to `version` are in the outbox (no-op if the referral moved past `version`)."""
+
+    def referrals_not_outboxed(self, limit: int) -> list[dict]: ...
+
+    def referrals_of_child(self, child_id: str) -> list[dict]:
+        """Every referral of the child, oldest first."""
+
+    def find_referrals(self, groups: list[list[dict]], offset: int, limit: int) -> tuple[int, list[dict]]:
+        """(total, page) of the referrals matching every group; a group matches when any of its
+        alternatives does, an alternative when all its fields do. Fields: child_id, status, reason,
+        district, from_department, from_facility, from_district, to_department, to_facility,
+        to_district (a value or a list of values), and due_before (due_by < the value).
+        Ordered by due_by, then referral_id."""
+
+    def open_referrals_due(self, now: str, limit: int) -> list[dict]:
+        """Open referrals (requested, accepted, scheduled, in_progress) with due_by <= now, earliest first."""
+
+    def set_review(self, child_id: str, at: str | None) -> None:
+        """Evaluate the child's rules again at `at` (a sortable UTC instant); None: no review needed."""
+
+    def due_reviews(self, now: str, limit: int) -> list[str]:
+        """Children whose review is due (at <= now), earliest first."""

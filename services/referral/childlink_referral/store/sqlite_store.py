@@ -24,7 +24,83 @@ CREATE TABLE IF NOT EXISTS timeline (
     duplicates INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS timeline_child ON timeline (child_id, occurred_at_utc, event_id);
+CREATE TABLE IF NOT EXISTS referrals (
+    referral_id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    child_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    status TEXT NOT NULL,
+    from_department TEXT,
+    from_facility TEXT,
+    from_district TEXT,
+    to_department TEXT,
+    to_facility TEXT,
+    to_district TEXT,
+    district TEXT,
+    due_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    outbox_pending INTEGER NOT NULL DEFAULT 1,
+    doc TEXT NOT NULL
+);
+-- one index per query path: inboxes and outboxes by facility, social workers by district and reason,
+-- district officers, departments, a child's referrals, expiry and overdue, the outbox sweep
+CREATE INDEX IF NOT EXISTS referrals_to_facility ON referrals (to_facility, status, due_by);
+CREATE INDEX IF NOT EXISTS referrals_from_facility ON referrals (from_facility, status, due_by);
+CREATE INDEX IF NOT EXISTS referrals_to_district ON referrals (to_district, reason, status, due_by);
+CREATE INDEX IF NOT EXISTS referrals_from_district ON referrals (from_district, status, due_by);
+CREATE INDEX IF NOT EXISTS referrals_district ON referrals (district, status, due_by);
+CREATE INDEX IF NOT EXISTS referrals_to_department ON referrals (to_department, status, due_by);
+CREATE INDEX IF NOT EXISTS referrals_from_department ON referrals (from_department, status, due_by);
+CREATE INDEX IF NOT EXISTS referrals_child ON referrals (child_id, created_at);
+CREATE INDEX IF NOT EXISTS referrals_status_due ON referrals (status, due_by);
+CREATE INDEX IF NOT EXISTS referrals_outbox_pending ON referrals (outbox_pending) WHERE outbox_pending = 1;
+CREATE TABLE IF NOT EXISTS reviews (
+    child_id TEXT PRIMARY KEY,
+    review_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reviews_due ON reviews (review_at);
 """
+
+OPEN = ("requested", "accepted", "scheduled", "in_progress")
+# query field -> column
+COLUMNS = {name: name for name in (
+    "child_id", "status", "reason", "district", "from_department", "from_facility", "from_district",
+    "to_department", "to_facility", "to_district")}
+
+
+def _row(referral):
+    return (
+        referral["referral_id"], referral["version"], referral["child_id"], referral["reason"], referral["status"],
+        referral["from"].get("department"), referral["from"].get("facility"), referral["from"].get("district"),
+        referral["to"].get("department"), referral["to"].get("facility"), referral["to"].get("district"),
+        referral.get("district"), referral["due_by"], referral["created_at"],
+        json.dumps(referral, ensure_ascii=False, separators=(",", ":")),
+    )
+
+
+def where_clause(groups):
+    """SQL and parameters for the port's groups of alternatives."""
+    sql, params = [], []
+    for group in groups:
+        alternatives = []
+        for alternative in group:
+            terms = []
+            for field, value in alternative.items():
+                if field == "due_before":
+                    terms.append("due_by < ?")
+                    params.append(value)
+                    continue
+                column = COLUMNS[field]
+                if isinstance(value, (list, tuple)):
+                    terms.append(f"{column} IN ({','.join('?' * len(value))})")
+                    params.extend(value)
+                else:
+                    terms.append(f"{column} = ?")
+                    params.append(value)
+            alternatives.append("(" + " AND ".join(terms or ["1"]) + ")")
+        sql.append("(" + " OR ".join(alternatives or ["0"]) + ")")
+    return " AND ".join(sql) or "1", params
+
 
 
 class SqliteTimelineStore:
@@ -92,6 +168,78 @@ class SqliteTimelineStore:
     def batch(self):
         with self.db.transaction():
             yield
+
+    # --- referrals -----------------------------------------------------------------------------
+
+    def insert_referral(self, referral):
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO referrals (referral_id, version, child_id, reason, status, from_department,"
+                " from_facility, from_district, to_department, to_facility, to_district, district, due_by,"
+                " created_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _row(referral))
+            return cursor.rowcount == 1
+
+    def get_referral(self, referral_id):
+        rows = self.db.read("SELECT doc FROM referrals WHERE referral_id = ?", (referral_id,))
+        return json.loads(rows[0]["doc"]) if rows else None
+
+    def replace_referral(self, referral, expected_version):
+        row = _row(referral)
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE referrals SET version = ?, child_id = ?, reason = ?, status = ?, from_department = ?,"
+                " from_facility = ?, from_district = ?, to_department = ?, to_facility = ?, to_district = ?,"
+                " district = ?, due_by = ?, created_at = ?, doc = ?, outbox_pending = 1"
+                " WHERE referral_id = ? AND version = ?",
+                (*row[1:], row[0], expected_version))
+            return cursor.rowcount == 1
+
+    def mark_outboxed(self, referral_id, version):
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE referrals SET outbox_pending = 0 WHERE referral_id = ? AND version = ?",
+                         (referral_id, version))
+
+    def referrals_not_outboxed(self, limit):
+        rows = self.db.read("SELECT doc FROM referrals WHERE outbox_pending = 1 LIMIT ?", (limit,))
+        return [json.loads(row["doc"]) for row in rows]
+
+    def referrals_of_child(self, child_id):
+        rows = self.db.read("SELECT doc FROM referrals WHERE child_id = ? ORDER BY created_at, referral_id",
+                            (child_id,))
+        return [json.loads(row["doc"]) for row in rows]
+
+    def find_referrals(self, groups, offset, limit):
+        where, params = where_clause(groups)
+        total = self.db.read(f"SELECT COUNT(*) AS n FROM referrals WHERE {where}", params)[0]["n"]
+        rows = self.db.read(f"SELECT doc FROM referrals WHERE {where} ORDER BY due_by, referral_id LIMIT ? OFFSET ?",
+                            (*params, limit, offset))
+        return total, [json.loads(row["doc"]) for row in rows]
+
+    def open_referrals_due(self, now, limit):
+        marks = ",".join("?" * len(OPEN))
+        rows = self.db.read(f"SELECT doc FROM referrals WHERE status IN ({marks}) AND due_by <= ?"
+                            " ORDER BY due_by LIMIT ?", (*OPEN, now, limit))
+        return [json.loads(row["doc"]) for row in rows]
+
+    def set_review(self, child_id, at):
+        with self.db.transaction() as conn:
+            if at is None:
+                conn.execute("DELETE FROM reviews WHERE child_id = ?", (child_id,))
+            else:
+                conn.execute("INSERT INTO reviews (child_id, review_at) VALUES (?, ?)"
+                             " ON CONFLICT (child_id) DO UPDATE SET review_at = excluded.review_at", (child_id, at))
+
+    def due_reviews(self, now, limit):
+        rows = self.db.read("SELECT child_id FROM reviews WHERE review_at <= ? ORDER BY review_at LIMIT ?",
+                            (now, limit))
+        return [row["child_id"] for row in rows]
+
+    def query_plan(self, groups):
+        """SQLite's plan for find_referrals (tests check every query path uses an index)."""
+        where, params = where_clause(groups)
+        rows = self.db.read(f"EXPLAIN QUERY PLAN SELECT doc FROM referrals WHERE {where}"
+                            " ORDER BY due_by, referral_id LIMIT 50", params)
+        return [row["detail"] for row in rows]
 
     def close(self):
         self.db.close()

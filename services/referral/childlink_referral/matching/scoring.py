@@ -1,0 +1,149 @@
+"""Fellegi-Sunter comparison of two prepared records: an agreement level per field, a weight per level.
+
+The score is the sum over fields of log2(m/u) for the level the pair reached (`weights.WEIGHTS`); a
+field missing on either side adds 0 (no evidence either way). Levels, best first:
+
+- given_name, family_name: `exact` (normalised spelling equal), `variant` (same spelling key: a tone
+  mark, a silent mark or a commonly confused letter apart, or a stray space), `typo` (one keying slip
+  apart on the spelling key: a letter inserted or dropped, two neighbours swapped, or a vowel or
+  mark changed - a different consonant is a different name, not a typo: ธนดล/ธนพล), `phonetic`
+  (same LK82 soundex), `similar` (Jaro-Winkler >= 0.8 for given names, >= 0.9 for family names, as
+  OpenCR's shipped rules), `different`;
+- birth_date: `exact`, `swapped` (day and month), `day` (one day apart), `days` (two or three),
+  `near` (within a month, or the same day and month a year apart), `different`;
+- sex: `same`, `different` (blocking lets a wrong sex through only when date and given name agree);
+- national_id (the child's; an exact valid one is linked deterministically before scoring, so here
+  it is mostly a mistyped or an absent one): `exact`, `typo` (one digit), `different`;
+- guardian_national_id: `exact`, `different`;
+- guardian_phone: `exact` (after normalising formats), `typo` (one digit), `different`;
+- district: `same`, `different`.
+
+String similarity comes from rapidfuzz (OSA and Levenshtein edit operations, Jaro-Winkler).
+"""
+
+from dataclasses import dataclass
+
+from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
+
+from .normalise import Name, Prepared
+from .weights import WEIGHTS
+
+MISSING = "missing"
+FIELDS = ("given_name", "family_name", "birth_date", "sex", "national_id", "guardian_national_id",
+          "guardian_phone", "district")
+NAME_LEVELS = ("exact", "variant", "typo", "phonetic", "similar", "different")
+LEVELS = {
+    "given_name": NAME_LEVELS,
+    "family_name": NAME_LEVELS,
+    "birth_date": ("exact", "swapped", "day", "days", "near", "different"),
+    "sex": ("same", "different"),
+    "national_id": ("exact", "typo", "different"),
+    "guardian_national_id": ("exact", "different"),
+    "guardian_phone": ("exact", "typo", "different"),
+    "district": ("same", "different"),
+}
+SIMILAR_AT = {"given_name": 0.8, "family_name": 0.9}  # Jaro-Winkler, OpenCR's shipped thresholds
+THAI_CONSONANTS = frozenset(chr(code) for code in range(0x0E01, 0x0E2F))
+
+
+def is_typo(x, y):
+    """One keying slip apart: an insertion, a deletion, two neighbours swapped, or a non-consonant
+    (vowel, tone or other mark) replaced. A replaced consonant makes another name."""
+    if abs(len(x) - len(y)) > 1 or OSA.distance(x, y, score_cutoff=1) > 1:
+        return False
+    ops = Levenshtein.editops(x, y)
+    if len(ops) != 1:
+        return True  # OSA 1 but Levenshtein 2: a transposition
+    op = ops[0]
+    if op.tag != "replace":
+        return True
+    return x[op.src_pos] not in THAI_CONSONANTS or y[op.dest_pos] not in THAI_CONSONANTS
+
+
+def compare_names(a: Name | None, b: Name | None, similar_at=0.8):
+    if a is None or b is None or a.script != b.script:
+        return MISSING
+    if a.clean == b.clean:
+        return "exact"
+    if a.key == b.key:
+        return "variant"
+    if is_typo(a.key, b.key):
+        return "typo"
+    if a.phonetic == b.phonetic:
+        return "phonetic"
+    if JaroWinkler.normalized_similarity(a.clean, b.clean) >= similar_at:
+        return "similar"
+    return "different"
+
+
+def compare_birth_dates(a, b):
+    if a is None or b is None:
+        return MISSING
+    if a == b:
+        return "exact"
+    if a.year == b.year and a.day == b.month and a.month == b.day:
+        return "swapped"
+    apart = abs(a.toordinal() - b.toordinal())
+    if apart == 1:
+        return "day"
+    if apart <= 3:
+        return "days"
+    if apart <= 31 or (a.month == b.month and a.day == b.day and abs(a.year - b.year) == 1):
+        return "near"
+    return "different"
+
+
+def _one_digit_apart(a, b):
+    return len(a) == len(b) and OSA.distance(a, b, score_cutoff=1) <= 1
+
+
+def compare_numbers(a, b, typo_level=True):
+    if not a or not b:
+        return MISSING
+    if a == b:
+        return "exact"
+    if typo_level and _one_digit_apart(a, b):
+        return "typo"
+    return "different"
+
+
+def compare_same(a, b, agree="same"):
+    if a is None or b is None:
+        return MISSING
+    return agree if a == b else "different"
+
+
+def compare(a: Prepared, b: Prepared):
+    """The level each field reaches, in FIELDS order."""
+    return (
+        compare_names(a.given, b.given, SIMILAR_AT["given_name"]),
+        compare_names(a.family, b.family, SIMILAR_AT["family_name"]),
+        compare_birth_dates(a.birth, b.birth),
+        compare_same(a.sex, b.sex),
+        compare_numbers(a.national_id, b.national_id),
+        compare_numbers(a.guardian_national_id, b.guardian_national_id, typo_level=False),
+        compare_numbers(a.guardian_phone, b.guardian_phone),
+        compare_same(a.district, b.district),
+    )
+
+
+def total(levels, weights=WEIGHTS):
+    return sum(weights[field].get(level, 0.0) for field, level in zip(FIELDS, levels))
+
+
+@dataclass(frozen=True, slots=True)
+class FieldComparison:
+    field: str
+    level: str
+    weight: float
+
+
+def explain(levels, weights=WEIGHTS):
+    """Why a pair scored what it did, field by field: kept with a link or a review item."""
+    return tuple(FieldComparison(field, level, round(weights[field].get(level, 0.0), 2))
+                 for field, level in zip(FIELDS, levels))
+
+
+def conflicting_national_ids(a: Prepared, b: Prepared):
+    """Both records carry a checksum-valid national ID, and they differ: two people, barring a slip."""
+    return a.national_id_valid and b.national_id_valid and a.national_id != b.national_id
