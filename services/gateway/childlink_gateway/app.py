@@ -5,6 +5,7 @@ referral service. Every page is rendered on the server from one Jinja2 template;
 posts protected by a CSRF token kept in the signed session cookie.
 """
 
+import functools
 import hashlib
 import time
 from importlib import resources
@@ -40,6 +41,15 @@ def safe_next(value, default="/"):
     return value
 
 
+@functools.cache
+def templates():
+    """One Jinja2 environment per process: templates compile once, on first use."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("childlink_gateway", "templates"),
+        autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.ChainableUndefined,
+    )
+
+
 class Ctx:
     """One request: the session (changed or not), the signed-in user, the language, the referral client."""
 
@@ -63,10 +73,7 @@ class GatewayApp:
         self.store, self.sessions, self.passwords = store, sessions, passwords
         self.throttle = throttle or LoginThrottle()
         self.referral_timeout_s = referral_timeout_s
-        self.env = jinja2.Environment(
-            loader=jinja2.PackageLoader("childlink_gateway", "templates"),
-            autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.ChainableUndefined,
-        )
+        self.env = templates()
         self.css = (resources.files("childlink_gateway") / "static" / "app.css").read_bytes()
         self.css_version = hashlib.sha256(self.css).hexdigest()[:12]
         self.url_map = Map([
@@ -276,6 +283,7 @@ class GatewayApp:
         return self.render(ctx, "inbox.html", status=200 if answer.get("ok") else ERROR_STATUS.get(
             answer["error"].get("code"), 502), query=query, answer=answer, items=items, total=total,
             pages_total=pages.page_count(total), statuses=pages.STATUSES, reasons=pages.REASONS,
+            departments=pages.DEPARTMENTS,
             page_link=lambda p: "/referrals?" + query.query_string(p))
 
     def _referral_page(self, ctx, referral_id, status=200, error=None, done=None):

@@ -11,14 +11,17 @@ import datetime as dt
 from childlink_contracts.medical import OUTCOMES
 
 OPEN = ("requested", "accepted", "scheduled", "in_progress")
-TRANSITIONS = {  # action: (statuses it may start from, status it leads to, side)
-    "accept": (("requested",), "accepted", "receiver"),
-    "reject": (("requested",), "rejected", "receiver"),
-    "schedule": (("accepted", "scheduled"), "scheduled", "receiver"),
-    "start": (("accepted", "scheduled"), "in_progress", "receiver"),
-    "complete": (("in_progress",), "completed", "receiver"),
-    "cancel": (OPEN, "cancelled", "requester"),
-    "mark_entered_in_error": (OPEN + ("completed", "rejected"), "entered_in_error", "requester"),
+STATUSES = ("requested", "accepted", "rejected", "scheduled", "in_progress", "completed", "cancelled", "expired",
+            "entered_in_error")
+TRANSITIONS = {  # action: (statuses it may start from, status it leads to, sides that may take it)
+    "accept": (("requested",), "accepted", ("receiver",)),
+    "reject": (("requested",), "rejected", ("receiver",)),
+    "schedule": (("accepted", "scheduled"), "scheduled", ("receiver",)),
+    "start": (("accepted", "scheduled"), "in_progress", ("receiver",)),
+    "complete": (("accepted", "scheduled", "in_progress"), "completed", ("receiver",)),
+    "cancel": (OPEN, "cancelled", ("requester",)),
+    "mark_entered_in_error": (tuple(s for s in STATUSES if s != "entered_in_error"), "entered_in_error",
+                              ("requester", "receiver")),
 }
 REQUIRED = {"reject": "reason", "cancel": "reason", "schedule": "scheduled_for", "complete": "outcome",
             "mark_entered_in_error": "reason"}
@@ -59,32 +62,40 @@ def sample_child(child_id="c-1", consent_shared=True):
              "2025-06-01T09:00:00+07:00", "facility_code": "CDC-1001-01", "status": "current",
              "payload": {"centre_id": "CDC-1001-01"}},
             {"event_id": "e-5", "department": "medical", "type": "child.diagnosed", "occurred_at":
-             "2025-10-01T09:00:00+07:00", "facility_code": "HOSP-01", "status": "current",
+             "2025-10-01T09:00:00+07:00", "facility_code": "HOSP-1008", "status": "current",
              "payload": {"icd10": "F80.1"}},
         ],
         "growth": {
+            "birth_date": "2024-03-15", "sex": "female",
             "points": [
-                {"occurred_at": "2024-09-15T09:00:00+07:00", "age_days": 184, "weight_kg": 6.9, "height_cm": 65.0,
-                 "z_wfa": -0.3, "z_lhfa": -0.2},
-                {"occurred_at": "2025-03-20T09:00:00+07:00", "age_days": 370, "weight_kg": 8.1, "height_cm": 72.0,
-                 "z_wfa": -0.9, "z_lhfa": -0.6},
-                {"occurred_at": "2025-09-20T09:00:00+07:00", "age_days": 554, "weight_kg": 8.3, "height_cm": 76.0,
-                 "z_wfa": -2.1, "z_lhfa": -1.6},
+                {"occurred_at": "2024-09-15T02:00:00Z", "age_days": 184, "age_months": 6.0, "weight_kg": 6.9,
+                 "height_cm": 65.0, "z": {"z_wfa": -0.3, "z_lhfa": -0.2}, "band": {"wfa": "normal"}},
+                {"occurred_at": "2025-03-20T02:00:00Z", "age_days": 370, "age_months": 12.2, "weight_kg": 8.1,
+                 "height_cm": 72.0, "z": {"z_wfa": -0.9, "z_lhfa": -0.6}, "band": {"wfa": "normal"}},
+                {"occurred_at": "2025-09-20T02:00:00Z", "age_days": 554, "age_months": 18.2, "weight_kg": 8.3,
+                 "height_cm": 76.0, "z": {"z_wfa": -2.1, "z_lhfa": -1.6}, "band": {"wfa": "moderate"}},
             ],
             "bands": {"weight_for_age": [
                 {"age_months": months, "sd": dict(zip(("-3", "-2", "0", "2", "3"), values))}
                 for months, values in WFA_GIRLS]},
         },
-        "dspm": [
-            {"occurred_at": "2025-09-20T09:00:00+07:00", "age_band_months": 18, "rescreen": False,
-             "domains": {"gross_motor": "normal", "fine_motor": "normal", "receptive_language": "delayed",
-                         "expressive_language": "suspected_delay", "personal_social": "normal"}},
-        ],
-        "immunisations": [
-            {"vaccine": "BCG", "dose": 1, "due_age_months": 0, "given_on": "2024-03-16", "status": "given"},
-            {"vaccine": "MMR", "dose": 1, "due_age_months": 9, "given_on": None, "status": "overdue"},
-            {"vaccine": "JE", "dose": 2, "due_age_months": 24, "given_on": None, "status": "upcoming"},
-        ],
+        "dspm": {"domains": ["gross_motor", "fine_motor", "receptive_language", "expressive_language",
+                             "personal_social"],
+                 "screenings": [
+                     {"event_id": "e-3", "occurred_at": "2025-09-20T02:00:00Z", "age_band_months": 18,
+                      "rescreen": False, "facility_code": "HC-1001-01",
+                      "domains": {"gross_motor": "normal", "fine_motor": "normal", "receptive_language": "delayed",
+                                  "expressive_language": "suspected_delay", "personal_social": "normal"}}]},
+        "immunisations": {
+            "schedule": [
+                {"slot": "birth", "vaccine": "BCG", "dose": 1, "due_age_months": 0, "due_on": "2024-03-15",
+                 "status": "given", "given_on": "2024-03-16"},
+                {"slot": "9-12m", "vaccine": "MMR", "dose": 1, "due_age_months": 9, "due_on": "2024-12-15",
+                 "overdue_from": "2025-04-15", "status": "overdue", "given_on": None},
+                {"slot": "2-2.5y", "vaccine": "JE", "dose": 2, "due_age_months": 24, "due_on": "2026-03-15",
+                 "status": "upcoming", "given_on": None}],
+            "given": [{"vaccine": "BCG", "dose": 1, "given_on": "2024-03-16", "event_id": "e-0"}],
+            "overdue": [{"vaccine": "MMR", "dose": 1, "slot": "9-12m", "overdue_from": "2025-04-15"}]},
     }
 
 
@@ -94,12 +105,15 @@ def sample_referral(referral_id="r-1", child_id="c-1", status="requested", **ext
         "rule": "dspm_delayed", "status": status, "fhir_status": FHIR.get(status, status),
         "erefer_code": EREFER.get(status), "from": {"department": "health", "facility": "HC-1001-01",
                                                     "district": "1001"},
-        "to": {"department": "medical", "facility": "HOSP-01", "district": "1008",
+        "to": {"department": "medical", "facility": "HOSP-1008", "district": "1008",
                "service": "developmental_clinic"},
-        "created_at": "2025-09-20T10:00:00+07:00", "due_by": "2025-09-27T10:00:00+07:00", "overdue": False,
-        "outcome": None, "cancel_reason": None, "source_event_ids": ["e-3"],
-        "history": [{"at": "2025-09-20T10:00:00+07:00", "by": {"user_id": "system", "role": "rules"},
-                     "from": None, "to": "requested", "note": "DSPM receptive language delayed"}],
+        "district": "1001", "created_at": "2025-09-20T03:00:00.000000Z", "updated_at": "2025-09-20T03:00:00.000000Z",
+        "due_by": "2025-10-20T03:00:00.000000Z", "overdue": False, "scheduled_for": None, "outcome": None,
+        "outcome_notes": None, "cancel_reason": None, "reject_reason": None, "error_reason": None,
+        "source_event_ids": ["e-3"],
+        "note": "delayed: receptive_language (18-month DSPM screening of 2025-09-20)",
+        "history": [{"version": 1, "at": "2025-09-20T03:00:00Z", "by": {"user_id": "system", "role": "rules"},
+                     "action": "raise", "from": None, "to": "requested", "note": "DSPM receptive language delayed"}],
         **extra,
     }
 
@@ -128,14 +142,22 @@ class FakeReferral:
                 side.get("district") for side in sides}
         return bool(facility) and facility in {side.get("facility") for side in sides}
 
-    def _side(self, viewer, referral):
+    @staticmethod
+    def _sides(viewer, referral):
         if viewer.get("role") in ("district_officer", "department_staff", "operator", "auditor"):
-            return None
+            return set()
+        sides = set()
         if viewer.get("facility") and viewer["facility"] == referral["to"].get("facility"):
-            return "receiver"
+            sides.add("receiver")
         if viewer.get("facility") and viewer["facility"] == referral["from"].get("facility"):
-            return "requester"
-        return None
+            sides.add("requester")
+        return sides
+
+    def _for_viewer(self, viewer, referral):
+        sides = self._sides(viewer, referral)
+        allowed = [action for action, (starts, _, who) in TRANSITIONS.items()
+                   if referral["status"] in starts and sides.intersection(who)]
+        return {**copy.deepcopy(referral), "allowed_actions": allowed}
 
     # --- the interface -------------------------------------------------------------------------------
 
@@ -154,9 +176,10 @@ class FakeReferral:
             items = [r for r in items if filters["district"] in (r["from"].get("district"), r["to"].get("district"))]
         if filters.get("overdue"):
             items = [r for r in items if r["overdue"]]
-        items.sort(key=lambda r: r["created_at"], reverse=True)
+        items.sort(key=lambda r: (r["due_by"], r["referral_id"]))
         start = (page - 1) * page_size
-        return {"ok": True, "total": len(items), "items": copy.deepcopy(items[start:start + page_size])}
+        return {"ok": True, "total": len(items), "page": page, "page_size": page_size,
+                "items": [self._for_viewer(viewer, r) for r in items[start:start + page_size]]}
 
     def get_referral(self, viewer, referral_id):
         self.calls.append(("get_referral", viewer, referral_id))
@@ -165,7 +188,7 @@ class FakeReferral:
             return refused("not_found", f"no referral {referral_id}")
         if not self._sees(viewer, referral):
             return refused("forbidden", "not a referral to or from your facility")
-        return {"ok": True, "referral": copy.deepcopy(referral)}
+        return {"ok": True, "referral": self._for_viewer(viewer, referral)}
 
     def act_on_referral(self, viewer, referral_id, action, fields, expected_version):
         self.calls.append(("act_on_referral", viewer, referral_id, action, fields, expected_version))
@@ -176,9 +199,9 @@ class FakeReferral:
             return refused("forbidden", "not a referral to or from your facility")
         if action not in TRANSITIONS:
             return refused("invalid", f"unknown action {action}", "action")
-        starts, target, side = TRANSITIONS[action]
-        if self._side(viewer, referral) != side:
-            return refused("forbidden", f"only the {side} may {action}")
+        starts, target, who = TRANSITIONS[action]
+        if not self._sides(viewer, referral).intersection(who):
+            return refused("forbidden", f"only the {' or '.join(who)} may {action}")
         if expected_version != referral["version"]:
             return refused("conflict", f"referral is at version {referral['version']}, not {expected_version}")
         if referral["status"] not in starts:
@@ -188,8 +211,9 @@ class FakeReferral:
             return refused("invalid", f"{needed} is required to {action}", needed)
         if action == "complete" and fields["outcome"] not in OUTCOMES:
             return refused("invalid", "not a known outcome", "outcome")
-        referral["history"].append({"at": self.clock().isoformat(), "by": {"user_id": viewer["user_id"],
-                                    "role": viewer["role"]}, "from": referral["status"], "to": target,
+        referral["history"].append({"version": referral["version"] + 1, "at": self.clock().isoformat(),
+                                    "by": {"user_id": viewer["user_id"], "role": viewer["role"]}, "action": action,
+                                    "from": referral["status"], "to": target,
                                     "note": fields.get("reason") or fields.get("outcome")})
         referral.update(status=target, fhir_status=FHIR.get(target, target), erefer_code=EREFER.get(target),
                         version=referral["version"] + 1)
@@ -199,7 +223,9 @@ class FakeReferral:
             referral["scheduled_for"] = fields["scheduled_for"]
         if action == "cancel":
             referral["cancel_reason"] = fields["reason"]
-        return {"ok": True, "referral": copy.deepcopy(referral)}
+        if action == "reject":
+            referral["reject_reason"] = fields["reason"]
+        return {"ok": True, "referral": self._for_viewer(viewer, referral)}
 
     def child_page(self, viewer, child_id):
         self.calls.append(("child_page", viewer, child_id))
@@ -212,9 +238,7 @@ class FakeReferral:
         if not any(self._sees(viewer, r) for r in linked):
             return refused("forbidden", "no referral or event of this child at your facility")
         page = copy.deepcopy(child)
-        page["referrals"] = [{k: r[k] for k in ("referral_id", "reason", "status", "created_at", "overdue")}
-                             for r in linked]
+        page["referrals"] = [self._for_viewer(viewer, r) for r in linked if self._sees(viewer, r)]
         if not page["consent"]["shared"] and viewer.get("department") not in page["consent"]["refused_by"]:
-            page = {"child_id": child_id, "profile": {"child_id": child_id}, "consent": page["consent"],
-                    "referrals": page["referrals"]}
+            page.update(profile={"child_id": child_id}, timeline=[], growth=None, dspm=None, immunisations=None)
         return {"ok": True, "child": page}

@@ -6,18 +6,20 @@ The referral service owns the data and its shapes; the normalisers here accept t
 
 import re
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from childlink_contracts.health import DSPM_DOMAINS, DSPM_RESULTS
 from childlink_contracts.medical import OUTCOMES
 
 from .dates import parse
 
-STATUSES = ("requested", "received", "accepted", "rejected", "scheduled", "in_progress", "on_hold", "completed",
-            "failed", "cancelled", "expired", "entered_in_error")
-OPEN_STATUSES = ("requested", "received", "accepted", "scheduled", "in_progress", "on_hold")
-REASONS = ("dspm_delayed", "dspm_suspected_delay", "dspm_rescreen_overdue", "growth_faltering",
-           "severe_malnutrition", "immunisation_overdue", "missed_visit", "special_needs", "social_follow_up",
-           "household_support", "back_referral")
+# As docs/referral-interface.md lists them.
+STATUSES = ("requested", "accepted", "rejected", "scheduled", "in_progress", "completed", "cancelled", "expired",
+            "entered_in_error")
+OPEN_STATUSES = ("requested", "accepted", "scheduled", "in_progress")
+REASONS = ("dspm_delayed", "dspm_suspected_delay", "dspm_rescreen_not_normal", "dspm_rescreen_overdue",
+           "nutrition_follow_up", "household_support", "immunisation_overdue", "special_needs", "social_follow_up")
+DEPARTMENTS = ("health", "medical", "social", "education")
 ACCESS_REASONS = ("care", "referral_follow_up", "audit")
 PAGE_SIZE = 25
 FACILITY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
@@ -35,6 +37,7 @@ class InboxQuery:
     reason: str = ""
     facility: str = ""
     district: str = ""
+    department: str = ""
     overdue: bool = False
     page: int = 1
     ignored: list = field(default_factory=list)  # fields given but not valid, named for the page
@@ -46,7 +49,7 @@ class InboxQuery:
             found["status"] = list(OPEN_STATUSES)
         elif self.status in STATUSES:
             found["status"] = [self.status]
-        for name in ("reason", "facility", "district"):
+        for name in ("reason", "facility", "district", "department"):
             if getattr(self, name):
                 found[name] = getattr(self, name)
         if self.overdue:
@@ -55,11 +58,10 @@ class InboxQuery:
 
     def query_string(self, page=None):
         parts = [("status", self.status)]
-        parts += [(n, getattr(self, n)) for n in ("reason", "facility", "district") if getattr(self, n)]
+        parts += [(n, getattr(self, n)) for n in ("reason", "facility", "district", "department") if getattr(self, n)]
         if self.overdue:
             parts.append(("overdue", "1"))
         parts.append(("page", str(page or self.page)))
-        from urllib.parse import urlencode
         return urlencode(parts)
 
 
@@ -89,6 +91,12 @@ def inbox_query(args):
             query.district = district
         else:
             query.ignored.append("district")
+    department = args.get("department", "").strip()
+    if department:
+        if department in DEPARTMENTS:
+            query.department = department
+        else:
+            query.ignored.append("department")
     query.overdue = args.get("overdue") in ("1", "on", "true")
     try:
         query.page = min(max(int(args.get("page", "1")), 1), 10_000)
@@ -222,6 +230,12 @@ def timeline_summary(entry):
         facts.append(("fact.due_on", ("date", payload.get("due_on"))))
     elif kind == "child.enrolled":
         facts.append(("fact.class_level", payload.get("class_level") or payload.get("centre_id")))
+    elif kind.startswith("referral.") and kind != "referral.outcome_recorded":
+        facts.append(("fact.reason", ("reason", payload.get("reason"))))
+        if payload.get("outcome"):
+            facts.append(("fact.outcome", ("outcome", payload.get("outcome"))))
+    elif kind == "consent.recorded":
+        facts.append(("fact.decision", ("consent", payload.get("decision"))))
     elif kind == "household.risk_assessed":
         facts.append(("fact.risk_level", ("risk", payload.get("risk_level"))))
     elif kind == "child.readiness_assessed":

@@ -21,14 +21,11 @@ SOCIAL_REASONS = frozenset({"social_follow_up", "household_support"})
 # Actions a receiver may take from each status, and the requester's; terminal statuses allow none.
 RECEIVER_ACTIONS = {
     "requested": ("accept", "reject"),
-    "received": ("accept", "reject"),
-    "accepted": ("schedule", "start"),
-    "scheduled": ("schedule", "start"),
+    "accepted": ("schedule", "start", "complete"),
+    "scheduled": ("schedule", "start", "complete"),
     "in_progress": ("complete",),
-    "on_hold": ("start",),
 }
-REQUESTER_ACTIONS = {status: ("cancel",) for status in
-                     ("requested", "received", "accepted", "scheduled", "in_progress", "on_hold")}
+REQUESTER_ACTIONS = {status: ("cancel",) for status in ("requested", "accepted", "scheduled", "in_progress")}
 ACTIONS = ("accept", "reject", "schedule", "start", "complete", "cancel", "mark_entered_in_error")
 # The field each action needs, as the referral interface names it.
 REQUIRED_FIELD = {"reject": "reason", "cancel": "reason", "schedule": "scheduled_for", "complete": "outcome",
@@ -52,8 +49,7 @@ def _is_receiver(user, referral):
     to = referral.get("to") or {}
     role = user["role"]
     if role == "social_worker":
-        return referral.get("reason") in SOCIAL_REASONS and (
-            user.get("district") in (to.get("district"), (referral.get("from") or {}).get("district")))
+        return referral.get("reason") in SOCIAL_REASONS and user.get("district") == to.get("district")
     return role in RECEIVER_ROLES and bool(user.get("facility")) and to.get("facility") == user.get("facility")
 
 

@@ -4,6 +4,7 @@ The pages live in app.GatewayApp (plain werkzeug); this class only wires the sto
 signer and the `referral` RPC proxy to it.
 """
 
+from eventlet import tpool
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
 from nameko.web.handlers import http
@@ -25,7 +26,8 @@ class StaffPages(DependencyProvider):
         configure("gateway")
         self.store = open_store()
         sessions = Sessions(secret_key(), max_age_s=session_max_age_s(), secure=secure_cookies())
-        self.app = GatewayApp(self.store, sessions, Passwords(), referral_timeout_s=referral_timeout_s())
+        self.app = GatewayApp(self.store, sessions, Passwords(offload=tpool.execute),
+                              referral_timeout_s=referral_timeout_s())
         log.info("gateway.ready", store="mongodb" if settings.mongo_uri() else "sqlite",
                  secure_cookies=secure_cookies())
 
