@@ -13,6 +13,7 @@ Plain nameko acks a message whose handler raised, and it is gone. Here:
 import time
 from functools import partial
 
+import amqp.exceptions
 import eventlet
 from nameko.messaging import Consumer, QueueConsumer
 
@@ -32,9 +33,34 @@ class UndecodableMessage(PermanentFailure):
     pass
 
 
+# What acking or requeueing on a connection the broker has just dropped raises: a socket error
+# (reset, broken pipe) or py-amqp's own. nameko catches only the latter.
+LOST_CONNECTION = (OSError, amqp.exceptions.ConnectionError)
+
+
 class DecodeSafeQueueConsumer(QueueConsumer):
-    """nameko's queue consumer, except a body that cannot be decoded is dead-lettered, not re-raised
-    (re-raised, it tears down the connection and comes back forever)."""
+    """nameko's queue consumer, except:
+    - a body that cannot be decoded is dead-lettered, not re-raised (re-raised, it tears down the
+      connection and comes back forever);
+    - an ack or requeue that meets a dropped connection is let go: the broker has already taken the
+      message back and will deliver it again (idempotent handlers count it as a duplicate). Raised,
+      as nameko lets it be, it escapes the worker and kills the whole service."""
+
+    def ack_message(self, message):
+        self._settle(message, message.ack, "ack")
+
+    def requeue_message(self, message):
+        self._settle(message, message.requeue, "requeue")
+
+    @staticmethod
+    def _settle(message, settle, action):
+        if not message.channel.connection:
+            return  # connection gone: the broker has reclaimed the message
+        try:
+            settle()
+        except LOST_CONNECTION as exc:
+            log.warning("message.settle_lost", action=action, error=repr(exc),
+                        event_id=(message.properties or {}).get("message_id"))
 
     def get_consumers(self, consumer_cls, channel):
         # the dead-letter exchange must exist before the broker's own delivery limit needs it; on a

@@ -1,0 +1,231 @@
+"""A RabbitMQ node of the test's own, so a test may stop, start and break it without touching the
+shared local broker (rabbit@localhost on 5672) that other people's tests are using.
+
+    with PrivateBroker() as broker:      # rabbitmq-server in the foreground, as a child process
+        broker.amqp_uri                  # pyamqp://guest:guest@127.0.0.1:<port>/
+        broker.stop_app(); broker.start_app()
+        broker.management("queues/%2F")  # the node's own management API
+
+Everything the node writes (mnesia, logs, config, enabled plugins, HOME) lives in one temporary
+folder. It runs as the current user with HOME in that folder; its Erlang cookie there is a copy of
+the shared node's (/var/lib/rabbitmq/.erlang.cookie) when that can be read, so the system wrapper
+`rabbitmqctl -n childlink-rel-...@localhost status` works too. The shared node's cookie, config and
+files are only read, never written. `stop()` (also run at exit and on context exit) halts the node
+with rabbitmqctl, then kills the whole process group, then removes the folder.
+
+The node name is `childlink-rel-<pid>@localhost`: registered with the machine's epmd, it never
+collides with `rabbit@localhost` or another run's private node.
+"""
+
+import atexit
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+RABBITMQ_BIN = Path(os.environ.get("RABBITMQ_BIN", "/usr/lib/rabbitmq/bin"))
+SHARED_COOKIE = Path("/var/lib/rabbitmq/.erlang.cookie")
+START_TIMEOUT_S = 120
+CTL_TIMEOUT_S = 60
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _tool(name):
+    found = RABBITMQ_BIN / name
+    if found.exists():
+        return str(found)
+    fallback = shutil.which(name)
+    if fallback is None:
+        raise RuntimeError(f"{name} not found (install rabbitmq-server, or set RABBITMQ_BIN)")
+    return fallback
+
+
+def available():
+    """True when a RabbitMQ server is installed here and can be started by this user."""
+    try:
+        _tool("rabbitmq-server")
+        _tool("rabbitmqctl")
+    except RuntimeError:
+        return False
+    return True
+
+
+class PrivateBroker:
+    def __init__(self, name=None, base_dir=None):
+        self.node = f"{name or f'childlink-rel-{os.getpid()}'}@localhost"
+        self.amqp_port = free_port()
+        self.dist_port = free_port()
+        self.management_port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="childlink-broker-", dir=base_dir))
+        self.process = None
+        self._stopped = False
+
+    # --- where things are -------------------------------------------------------------------------
+
+    @property
+    def amqp_uri(self):
+        return f"pyamqp://guest:guest@127.0.0.1:{self.amqp_port}/"
+
+    @property
+    def management_url(self):
+        return f"http://127.0.0.1:{self.management_port}/api"
+
+    @property
+    def log_dir(self):
+        return self.dir / "log"
+
+    def _env(self):
+        home = self.dir / "home"
+        return {
+            **{k: v for k, v in os.environ.items() if not k.startswith("RABBITMQ_")},
+            "HOME": str(home),
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self.amqp_port),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_MNESIA_BASE": str(self.dir / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(self.log_dir),
+            "RABBITMQ_CONFIG_FILE": str(self.dir / "rabbitmq.conf"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.dir / "enabled_plugins"),
+            "RABBITMQ_CONF_ENV_FILE": str(self.dir / "rabbitmq-env.conf"),  # not /etc/rabbitmq's
+            "RABBITMQ_ADVANCED_CONFIG_FILE": str(self.dir / "advanced.config"),
+            "RABBITMQ_PID_FILE": str(self.dir / "node.pid"),
+            "ERL_EPMD_ADDRESS": "127.0.0.1",
+        }
+
+    def _write_files(self):
+        home = self.dir / "home"
+        home.mkdir(parents=True)
+        self.log_dir.mkdir()
+        cookie = home / ".erlang.cookie"
+        try:
+            cookie.write_text(SHARED_COOKIE.read_text().strip())
+        except OSError:  # not readable by this user: a cookie of our own serves our own rabbitmqctl
+            cookie.write_text(secrets.token_hex(16).upper())
+        cookie.chmod(0o400)
+        (self.dir / "rabbitmq-env.conf").write_text("# private test node: no settings from /etc/rabbitmq\n")
+        (self.dir / "advanced.config").write_text("[].\n")
+        (self.dir / "enabled_plugins").write_text("[rabbitmq_management].\n")
+        (self.dir / "rabbitmq.conf").write_text(
+            f"listeners.tcp.1 = 127.0.0.1:{self.amqp_port}\n"
+            f"management.tcp.ip = 127.0.0.1\n"
+            f"management.tcp.port = {self.management_port}\n"
+            "disk_free_limit.absolute = 50MB\n"
+            "log.file.level = info\n"
+            "log.console = false\n"
+        )
+
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    def start(self, timeout=START_TIMEOUT_S):
+        self._write_files()
+        stdout = open(self.log_dir / "server.stdout", "ab")  # noqa: SIM115 - handed to the child
+        self.process = subprocess.Popen(
+            [_tool("rabbitmq-server")], env=self._env(), cwd=str(self.dir),
+            stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        stdout.close()
+        atexit.register(self.stop)
+        try:
+            self.wait_until_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def wait_until_ready(self, timeout=START_TIMEOUT_S):
+        """Until the AMQP port takes connections and the management API answers."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"private RabbitMQ {self.node} exited with {self.process.returncode}:\n"
+                                   f"{self.logs()[-4000:]}")
+            try:
+                socket.create_connection(("127.0.0.1", self.amqp_port), timeout=1).close()
+                response = requests.get(f"{self.management_url}/overview", auth=("guest", "guest"), timeout=2)
+                if response.status_code == 200:
+                    return self
+                last = f"management answered {response.status_code}"
+            except (OSError, requests.RequestException) as exc:
+                last = repr(exc)
+            time.sleep(0.25)
+        raise TimeoutError(f"private RabbitMQ {self.node} not ready after {timeout}s ({last}):\n"
+                           f"{self.logs()[-4000:]}")
+
+    def rabbitmqctl(self, *args, timeout=CTL_TIMEOUT_S, check=True):
+        result = subprocess.run(
+            [_tool("rabbitmqctl"), "-n", self.node, *args], env=self._env(), cwd=str(self.dir),
+            capture_output=True, text=True, timeout=timeout,
+        )
+        if check and result.returncode != 0:
+            raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed ({result.returncode}): "
+                               f"{result.stdout}{result.stderr}")
+        return result.stdout
+
+    def stop_app(self):
+        """The RabbitMQ application stops (every connection closed, listeners gone); the node stays up."""
+        self.rabbitmqctl("stop_app")
+
+    def start_app(self, timeout=START_TIMEOUT_S):
+        self.rabbitmqctl("start_app", timeout=timeout)
+        return self.wait_until_ready(timeout)
+
+    def stop(self):
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(Exception):
+                self.rabbitmqctl("stop", timeout=30, check=False)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                pass
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)  # the node and any helper it left behind
+            with contextlib.suppress(Exception):
+                self.process.wait(10)
+        with contextlib.suppress(Exception):
+            atexit.unregister(self.stop)
+        if os.environ.get("CHILDLINK_KEEP_BROKER_DIR"):
+            return
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    # --- looking inside ---------------------------------------------------------------------------
+
+    def management(self, path, method="GET", **kwargs):
+        response = requests.request(method, f"{self.management_url}/{path}", auth=("guest", "guest"),
+                                    timeout=10, **kwargs)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def queue(self, name, vhost="/"):
+        return self.management(f"queues/{requests.utils.quote(vhost, safe='')}/{name}")
+
+    def logs(self):
+        parts = []
+        for path in sorted(self.log_dir.glob("*")) if self.log_dir.exists() else []:
+            with contextlib.suppress(OSError):
+                parts.append(f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}")
+        return "\n".join(parts)
