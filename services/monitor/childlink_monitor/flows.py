@@ -1,0 +1,234 @@
+"""Message flows as numbers: per department and event type, per minute, over the last 24 hours.
+
+Plain Python, no nameko, no broker. The monitor's taps call `FlowBook.seen` for every event it sees
+on a `{dept}.events` exchange, and `stored` / `failed` for each outcome the referral service
+reports (its `timeline.stored` notices); `drain()` hands the accumulated deltas to the store in one
+write. The rest of the module reads the stored minute rows back: rates, sparklines, the usual gap
+between messages of a department, lag.
+
+Minute rows carry: seen, stored, failures, dead_letters, and two lags summed and maxed over the
+events stored in that minute: `lag_recorded` (recorded_at -> stored in the timeline: how long the
+pipeline took since the department recorded it) and `lag_occurred` (occurred_at -> stored: how late
+the news of it arrived).
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+MINUTE_S = 60
+WINDOW_MINUTES = 24 * 60
+COUNTERS = ("seen", "stored", "failures", "dead_letters")
+LAGS = ("lag_recorded", "lag_occurred")
+
+
+def minute_of(at):
+    return int(at // MINUTE_S)
+
+
+def parse_instant(value):
+    """Epoch seconds from an ISO-8601 instant (Z or offset), or None when it is not one."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.timestamp()
+
+
+def iso(at):
+    return None if at is None else dt.datetime.fromtimestamp(at, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class MinuteDelta:
+    department: str
+    type: str
+    minute: int
+    seen: int = 0
+    stored: int = 0
+    failures: int = 0
+    dead_letters: int = 0
+    lag_recorded_sum: float = 0.0
+    lag_recorded_max: float = 0.0
+    lag_occurred_sum: float = 0.0
+    lag_occurred_max: float = 0.0
+
+    @property
+    def key(self):
+        return (self.department, self.type, self.minute)
+
+    def as_dict(self):
+        return dict(self.__dict__)
+
+
+@dataclass
+class FlowTouch:
+    """The latest sighting of a flow, kept beside the minute rows (they expire after 24 hours; this does not)."""
+
+    department: str
+    type: str
+    last_seen: float | None = None
+    last_event_id: str | None = None
+    last_stored: float | None = None
+    last_lag_recorded: float | None = None
+    last_failure: float | None = None
+
+    def as_dict(self):
+        return dict(self.__dict__)
+
+
+@dataclass
+class FlowBook:
+    """Deltas since the last drain. Cheap to update: a dict lookup and a few additions per message."""
+
+    minutes: dict = field(default_factory=dict)
+    touches: dict = field(default_factory=dict)
+    pending: int = 0
+
+    def _minute(self, department, type_, at):
+        key = (department, type_, minute_of(at))
+        delta = self.minutes.get(key)
+        if delta is None:
+            delta = self.minutes[key] = MinuteDelta(department, type_, key[2])
+        self.pending += 1
+        return delta
+
+    def _touch(self, department, type_):
+        touch = self.touches.get((department, type_))
+        if touch is None:
+            touch = self.touches[(department, type_)] = FlowTouch(department, type_)
+        return touch
+
+    def seen(self, department, type_, at, event_id=None):
+        self._minute(department, type_, at).seen += 1
+        touch = self._touch(department, type_)
+        if touch.last_seen is None or at >= touch.last_seen:
+            touch.last_seen, touch.last_event_id = at, event_id
+
+    def stored(self, department, type_, stored_at, occurred_at=None, recorded_at=None):
+        delta = self._minute(department, type_, stored_at)
+        delta.stored += 1
+        touch = self._touch(department, type_)
+        lag_recorded = None
+        for name, start in (("recorded", recorded_at), ("occurred", occurred_at)):
+            if start is None:
+                continue
+            lag = max(0.0, stored_at - start)
+            setattr(delta, f"lag_{name}_sum", getattr(delta, f"lag_{name}_sum") + lag)
+            setattr(delta, f"lag_{name}_max", max(getattr(delta, f"lag_{name}_max"), lag))
+            if name == "recorded":
+                lag_recorded = lag
+        if touch.last_stored is None or stored_at >= touch.last_stored:
+            touch.last_stored = stored_at
+            touch.last_lag_recorded = lag_recorded
+
+    def failed(self, department, type_, at):
+        self._minute(department, type_, at).failures += 1
+        touch = self._touch(department, type_)
+        touch.last_failure = max(at, touch.last_failure or at)
+
+    def dead_lettered(self, department, type_, at):
+        self._minute(department, type_, at).dead_letters += 1
+
+    def drain(self):
+        """(minute deltas, flow touches) since the last drain, and start again."""
+        minutes, touches = list(self.minutes.values()), list(self.touches.values())
+        self.minutes, self.touches, self.pending = {}, {}, 0
+        return minutes, touches
+
+    def restore(self, minutes, touches):
+        """Put back deltas a failed store write did not keep, so the next drain carries them."""
+        for delta in minutes:
+            mine = self.minutes.get(delta.key)
+            if mine is None:
+                self.minutes[delta.key] = delta
+                continue
+            for name in COUNTERS:
+                setattr(mine, name, getattr(mine, name) + getattr(delta, name))
+            for name in LAGS:
+                setattr(mine, f"{name}_sum", getattr(mine, f"{name}_sum") + getattr(delta, f"{name}_sum"))
+                setattr(mine, f"{name}_max", max(getattr(mine, f"{name}_max"), getattr(delta, f"{name}_max")))
+        for touch in touches:
+            key = (touch.department, touch.type)
+            mine = self.touches.get(key)
+            if mine is None:
+                self.touches[key] = touch
+                continue
+            for name in ("last_seen", "last_stored", "last_failure"):
+                theirs, ours = getattr(touch, name), getattr(mine, name)
+                if theirs is not None and (ours is None or theirs > ours):
+                    setattr(mine, name, theirs)
+                    if name == "last_seen":
+                        mine.last_event_id = touch.last_event_id
+                    if name == "last_stored":
+                        mine.last_lag_recorded = touch.last_lag_recorded
+        self.pending += len(minutes)
+
+
+# --- reading minute rows back ------------------------------------------------------------------------
+
+
+def series(rows, now, minutes=60, field_name="seen"):
+    """Per-minute values of one field over the last `minutes` minutes, oldest first, zeros filled in."""
+    last = minute_of(now)
+    first = last - minutes + 1
+    values = [0] * minutes
+    for row in rows:
+        if first <= row["minute"] <= last:
+            values[row["minute"] - first] += row.get(field_name) or 0
+    return values
+
+
+def totals(rows):
+    out = {name: 0 for name in COUNTERS}
+    lag_sum, lag_max = 0.0, 0.0
+    for row in rows:
+        for name in COUNTERS:
+            out[name] += row.get(name) or 0
+        lag_sum += row.get("lag_recorded_sum") or 0.0
+        lag_max = max(lag_max, row.get("lag_recorded_max") or 0.0)
+    out["lag_recorded_avg"] = (lag_sum / out["stored"]) if out["stored"] else None
+    out["lag_recorded_max"] = lag_max if out["stored"] else None
+    return out
+
+
+def recent_lag(rows, now, minutes=5):
+    """Mean and max recorded->stored lag over the events stored in the last few minutes (None if none)."""
+    since = minute_of(now) - minutes + 1
+    stored, lag_sum, lag_max = 0, 0.0, 0.0
+    for row in rows:
+        if row["minute"] >= since and row.get("stored"):
+            stored += row["stored"]
+            lag_sum += row.get("lag_recorded_sum") or 0.0
+            lag_max = max(lag_max, row.get("lag_recorded_max") or 0.0)
+    if not stored:
+        return None
+    return {"avg_s": lag_sum / stored, "max_s": lag_max, "stored": stored}
+
+
+def rate_per_minute(rows, now, minutes=5, field_name="seen"):
+    """Mean messages per minute over the last few whole minutes and the current one."""
+    values = series(rows, now, minutes, field_name)
+    return sum(values) / minutes
+
+
+def usual_gap_s(active_minutes, percentile=0.95):
+    """The gap a department usually leaves between messages, from the minutes it was active in.
+
+    Gaps between consecutive active minutes, in seconds; the `percentile` one (nearest rank). None
+    when there are too few gaps to say (fewer than 3): the caller falls back to its floor.
+    """
+    minutes = sorted(set(active_minutes))
+    gaps = [(b - a) * MINUTE_S for a, b in zip(minutes, minutes[1:])]
+    if len(gaps) < 3:
+        return None
+    gaps.sort()
+    rank = max(0, min(len(gaps) - 1, int(round(percentile * len(gaps) + 0.5)) - 1))
+    return float(gaps[rank])
+
+
+def silence_threshold_s(usual_gap, floor_s, factor):
+    return max(floor_s, (usual_gap or 0.0) * factor)
