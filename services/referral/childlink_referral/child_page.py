@@ -95,7 +95,7 @@ def immunisation_view(state, now):
             overdue.append({k: row[k] for k in ("vaccine", "dose", "slot", "due_on", "overdue_from")})
     given = [{"vaccine": vaccine, "dose": dose, "given_on": fact.occurred_at.date().isoformat(),
               "event_id": fact.event_id, "facility_code": fact.facility}
-             for (vaccine, dose), fact in sorted(state.doses_given.items(), key=lambda kv: kv[1].occurred_at)]
+             for (vaccine, dose), fact in sorted(state.doses_given.items(), key=lambda kv: (kv[1].occurred_at, kv[0]))]
     return {"schedule": schedule, "given": given, "overdue": overdue,
             "followed_by_health_centre": state.health_centre is not None}
 

@@ -86,9 +86,13 @@ class Refusal(Exception):
         return {"ok": False, "error": error}
 
 
+def _blank(value):
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def _text(fields, name, max_length, required):
     value = fields.get(name)
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if _blank(value):
         if required:
             raise Refusal("invalid", f"{name} is required", f"fields.{name}")
         return None
@@ -101,7 +105,7 @@ def _text(fields, name, max_length, required):
 
 def _scheduled_for(fields, now):
     value = fields.get("scheduled_for")
-    if value in (None, ""):
+    if _blank(value):
         raise Refusal("invalid", "scheduled_for is required (an ISO date, e.g. 2026-04-01)", "fields.scheduled_for")
     try:
         day = dt.date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
@@ -132,7 +136,7 @@ def checked_fields(action, fields, now):
         return {"scheduled_for": _scheduled_for(fields, now)}
     if name in ("complete", "record_outcome"):
         outcome = fields.get("outcome")
-        if outcome in (None, ""):
+        if _blank(outcome):
             raise Refusal("invalid", f"outcome is required, one of {', '.join(OUTCOMES)}", "fields.outcome")
         if outcome not in OUTCOMES:
             raise Refusal("invalid", f"outcome {outcome!r} is not one of {', '.join(OUTCOMES)}", "fields.outcome")

@@ -1,8 +1,11 @@
 """DSPM screening rules, on the child's latest current screening.
 
 - a domain `delayed` -> referral to the hospital's developmental clinic;
-- `suspected_delay` (none delayed) -> the screening health centre re-screens within 30 days (a task);
+- `suspected_delay` (none delayed) -> the screening health centre re-screens within 30 days (a task,
+  due 30 days after the screening; expired by the timer if the re-screen does not come);
 - the re-screen still not normal, or no re-screen by then -> referral to the hospital.
+A screening is the re-screen of the one before if it says so (`rescreen`) or follows a suspected-delay
+screening within 90 days.
 """
 
 import datetime as dt
@@ -58,9 +61,7 @@ def suspected_delay(state, now):
     latest, previous = _latest_two(state)
     if latest is None or not _suspected_only(latest) or _is_rescreen(latest, previous):
         return []
-    due = latest.occurred_at + RESCREEN_DUE
-    if now >= due:
-        return []  # too late for the task: dspm_rescreen_overdue refers instead
+    due = latest.occurred_at + RESCREEN_DUE  # past it, the task stands to be expired by the timer
     note = (f"suspected delay: {', '.join(_domains(latest, 'suspected_delay'))} ({_describe(latest)}); "
             f"stimulate at home and re-screen by {due.date().isoformat()}")
     task = {**source_of(latest), "service": "dspm_rescreen"}
