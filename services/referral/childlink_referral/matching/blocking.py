@@ -15,8 +15,9 @@ few block keys and an incoming record looks up the keys its true match would mos
     checksum-invalid one, so the same slip keyed twice still meets): a household or a number found
     whatever the dates say. Twins and siblings meet here and are told apart by scoring.
 
-A record with no birth date or sex is found only through pass 5. Keys are tuples of small strings and
-ints; each block is a list of record positions, so the whole index is a dict of lists.
+A record with no birth date or sex is found only through pass 5. The index is one dict from the hash
+of a key (a 64-bit int: smaller than the tuple; a collision only adds a candidate, never loses one)
+to a record position, or to a list of them once a second record shares the block.
 """
 
 import datetime as dt
@@ -93,35 +94,47 @@ def query_keys(record: Prepared):
 
 
 class BlockingIndex:
-    """Block key -> positions of the records filed under it."""
+    """hash(block key) -> position of the one record filed under it, or a list of positions."""
 
     def __init__(self):
-        self._blocks: dict[tuple, list[int]] = {}
+        self._blocks: dict[int, int | list[int]] = {}
 
     def add(self, position: int, record: Prepared):
         blocks = self._blocks
         for key in stored_keys(record):
+            key = hash(key)
             block = blocks.get(key)
             if block is None:
-                blocks[key] = [position]
-            else:
+                blocks[key] = position
+            elif type(block) is int:
+                if block != position:
+                    blocks[key] = [block, position]
+            elif position not in block:
                 block.append(position)
 
     def remove(self, position: int, record: Prepared):
+        blocks = self._blocks
         for key in stored_keys(record):
-            block = self._blocks.get(key)
-            if block and position in block:
+            key = hash(key)
+            block = blocks.get(key)
+            if block == position:
+                del blocks[key]
+            elif type(block) is list and position in block:
                 block.remove(position)
-                if not block:
-                    del self._blocks[key]
+                if len(block) == 1:
+                    blocks[key] = block[0]
 
     def candidates(self, record: Prepared):
         """Positions of every known record sharing a block with `record`, ascending."""
         found = set()
         blocks = self._blocks
         for key in query_keys(record):
-            block = blocks.get(key)
-            if block:
+            block = blocks.get(hash(key))
+            if block is None:
+                continue
+            if type(block) is int:
+                found.add(block)
+            else:
                 found.update(block)
         return sorted(found)
 

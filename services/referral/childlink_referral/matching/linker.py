@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from .blocking import BlockingIndex
 from .decision import KNOWN_SHARE, THRESHOLDS, Thresholds, decide
 from .normalise import Prepared, prepare
-from .scoring import FIELDS, FieldComparison, compare, conflicting_national_ids, explain
+from .scoring import FIELDS, FieldComparison, compare, conflicting_national_ids, explain, tables, weigh
 from .weights import WEIGHTS
 
 
@@ -83,7 +83,7 @@ class Matcher:
         self.weights = weights
         self.thresholds = thresholds
         self.known_share = known_share
-        self._tables = [weights[field] for field in FIELDS]
+        self._tables = tables(weights)
         self._records: list[Prepared | None] = []
         self._positions: dict[str, int] = {}
         self._children: Counter = Counter()  # child id -> records held
@@ -142,8 +142,9 @@ class Matcher:
         return self._records[self._positions[record_id]]
 
     def score(self, a: Prepared, b: Prepared):
+        """(weight, levels) of the pair."""
         levels = compare(a, b)
-        return sum(table.get(level, 0.0) for table, level in zip(self._tables, levels)), levels
+        return weigh(levels, self._tables), levels
 
     def _scored(self, prepared: Prepared):
         best: dict[str, Candidate] = {}

@@ -45,6 +45,7 @@ _FOLD = str.maketrans({
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 _THAI = re.compile("[\u0e00-\u0e7f]")
 _LATIN_H = re.compile(r"(?<=[bcdgkpt])h")
+_NOT_DIGIT = re.compile(r"[^0-9]")
 _RUNS = re.compile(r"(.)\1+")
 NAME_CACHE = 262_144
 
@@ -84,7 +85,7 @@ def phone(raw):
     """Digits of a Thai phone number with a leading 0, or None when it cannot be one."""
     if not raw:
         return None
-    digits = "".join(ch for ch in str(raw) if ch.isdigit())
+    digits = _NOT_DIGIT.sub("", str(raw))
     if digits.startswith("0066"):
         digits = digits[4:]
     elif digits.startswith("66") and len(digits) in (10, 11):
@@ -125,7 +126,7 @@ def national_id(raw):
     """(13 digits, checksum valid) or (None, False) when there is no 13-digit number."""
     if not raw:
         return None, False
-    digits = "".join(ch for ch in str(raw) if ch.isdigit())
+    digits = _NOT_DIGIT.sub("", str(raw))
     if len(digits) != 13:
         return None, False
     return digits, is_valid_national_id(digits)

@@ -127,8 +127,19 @@ def compare(a: Prepared, b: Prepared):
     )
 
 
-def total(levels, weights=WEIGHTS):
-    return sum(weights[field].get(level, 0.0) for field, level in zip(FIELDS, levels))
+def tables(weights=WEIGHTS):
+    """Per field (in FIELDS order), level -> weight, with `missing` at 0: what `weigh` reads."""
+    return tuple({**weights[field], MISSING: 0.0} for field in FIELDS)
+
+
+_TABLES = tables()
+
+
+def weigh(levels, field_tables=_TABLES):
+    """The pair's weight: the sum of its levels' log2(m/u). Unrolled: this runs for every candidate."""
+    t0, t1, t2, t3, t4, t5, t6, t7 = field_tables
+    l0, l1, l2, l3, l4, l5, l6, l7 = levels
+    return t0[l0] + t1[l1] + t2[l2] + t3[l3] + t4[l4] + t5[l5] + t6[l6] + t7[l7]
 
 
 @dataclass(frozen=True, slots=True)
