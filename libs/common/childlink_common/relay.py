@@ -2,6 +2,11 @@
 
 An event leaves the outbox only once the broker has confirmed it and routed it to at least one
 queue (mandatory). With the broker down the relay backs off and retries; ingest never waits for it.
+
+Confirms are asynchronous: a claimed batch is published in one go, then the relay waits for the
+broker's acks (by delivery tag, `multiple` honoured) instead of one round trip per message, which is
+what py-amqp's `confirm_publish` transport option does. A message the broker returned (mandatory, no
+queue bound) or nacked, or whose ack had not come when the wait timed out, stays in the outbox.
 """
 
 import json
@@ -35,7 +40,7 @@ def message_headers(record):
 
 class OutboxRelay:
     def __init__(self, store, department, amqp_uri, *, batch_size=200, lease_seconds=30.0,
-                 clock=time.time, ssl=None, owner=None, topology_mode=None):
+                 clock=time.time, ssl=None, owner=None, topology_mode=None, confirm_timeout=30.0):
         self.store = store
         self.department = department
         self.amqp_uri = amqp_uri
@@ -48,7 +53,11 @@ class OutboxRelay:
         self.exchange = topology.events_exchange(department)
         self._connection = None
         self._producer = None
+        self.confirm_timeout = confirm_timeout
         self._returned = set()
+        self._unconfirmed = {}  # delivery tag -> event_id, published and not yet acked or nacked
+        self._acked = set()  # event_ids the broker acked in the batch being published
+        self._next_tag = 1
         self.attempted = 0  # publishes sent to the broker, confirmed or not (counted for /health)
         self.published = 0  # confirmed by the broker and routed to a queue
         self.unroutable = 0  # returned by the broker: no queue bound (kept in the outbox, retried)
@@ -56,14 +65,17 @@ class OutboxRelay:
     def _connect(self):
         if self._producer is not None:
             return self._producer
-        connection = Connection(self.amqp_uri, ssl=self.ssl, transport_options={"confirm_publish": True},
-                                connect_timeout=5, heartbeat=0)
+        connection = Connection(self.amqp_uri, ssl=self.ssl, connect_timeout=5, heartbeat=0)
         try:
             connection.ensure_connection(max_retries=1)
             channel = topology.ensure(connection, self.topology_mode, on_refused=self._declare_refused)
+            channel.confirm_select()
         except Exception:
             connection.release()
             raise
+        channel.events["basic_ack"].add(self._on_ack)
+        channel.events["basic_nack"].add(self._on_nack)
+        self._unconfirmed, self._next_tag = {}, 1  # delivery tags count publishes on this channel from 1
         self._connection = connection
         # auto_declare off: the layout was ensured above, and a least-privilege user may not
         # (re-)declare even its own exchange.
@@ -77,10 +89,31 @@ class OutboxRelay:
         log.info("relay.topology_checked_passively", department=self.department, reason=str(exc))
 
     def _on_return(self, exception, exchange, routing_key, message):
+        # the broker sends basic.return before the basic.ack of the same message
         self._returned.add(message.properties.get("message_id"))
+
+    def _settled(self, delivery_tag, multiple):
+        tags = [t for t in self._unconfirmed if t <= delivery_tag] if multiple else [delivery_tag]
+        return [self._unconfirmed.pop(t) for t in tags if t in self._unconfirmed]
+
+    def _on_ack(self, delivery_tag, multiple):
+        self._acked.update(self._settled(delivery_tag, multiple))
+
+    def _on_nack(self, delivery_tag, multiple):
+        for event_id in self._settled(delivery_tag, multiple):
+            log.warning("relay.nacked", department=self.department, event_id=event_id)
+
+    def _await_confirms(self):
+        deadline = time.monotonic() + self.confirm_timeout
+        while self._unconfirmed:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"{len(self._unconfirmed)} publishes unconfirmed after {self.confirm_timeout}s")
+            self._connection.drain_events(timeout=remaining)
 
     def disconnect(self):
         connection, self._connection, self._producer = self._connection, None, None
+        self._unconfirmed = {}
         if connection is not None:
             try:
                 connection.release()
@@ -88,10 +121,14 @@ class OutboxRelay:
                 pass
 
     def publish_pending(self):
-        """Publish one batch; return how many the broker confirmed. Raises if the broker is unreachable."""
+        """Publish one batch; return how many the broker confirmed. Raises if the broker is unreachable.
+
+        Whatever happens, the events the broker acked and did not return are marked published, and
+        the rest of the batch is released for the next attempt."""
         records = self.store.claim(self.owner, self.batch_size, self.clock(), self.lease_seconds)
         if not records:
             return 0
+        self._acked = set()
         confirmed = []
         try:
             producer = self._connect()
@@ -110,19 +147,25 @@ class OutboxRelay:
                     headers=message_headers(record),
                     retry=False,
                 )
+                self._unconfirmed[self._next_tag] = record.event_id
+                self._next_tag += 1
+            self._await_confirms()
+        except Exception:
+            self.disconnect()
+            raise
+        finally:
+            for record in records:
+                if record.event_id not in self._acked:
+                    continue
                 if record.event_id in self._returned:
                     self.unroutable += 1
                     log.warning("relay.unroutable", event_id=record.event_id, type=record.type)
                 else:
                     confirmed.append(record.event_id)
-        except Exception:
-            self.disconnect()
-            raise
-        finally:
             self.store.mark_published(confirmed, self.clock())
-            unconfirmed = [r.event_id for r in records if r.event_id not in set(confirmed)]
-            self.store.release(self.owner, unconfirmed)
-        self.published += len(confirmed)
+            self.published += len(confirmed)
+            done = set(confirmed)
+            self.store.release(self.owner, [r.event_id for r in records if r.event_id not in done])
         return len(confirmed)
 
     def run(self, should_stop, wait_for_work, *, idle_seconds=0.5, max_backoff=10.0):
