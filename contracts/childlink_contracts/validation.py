@@ -50,10 +50,42 @@ def _type_errors(department, type_, version):
     return {"type": [f"unknown event type {type_!r}; {department} sends: {', '.join(types_of(department))}"]}
 
 
+def _has_lone_surrogate(text):
+    return any("\ud800" <= char <= "\udfff" for char in text)
+
+
+def lone_surrogates(value, path=""):
+    """{path: [message]} for every string (or object key) holding a lone UTF-16 surrogate.
+
+    JSON lets "\\ud800" through and Python decodes it, but no UTF-8 text can carry it: accepted, such
+    an event could never be stored downstream (the referral's store refuses it; the message is retried,
+    then dead-lettered), so it is refused here, where the sender can be told which field. Paths
+    escape such keys (ascii()), so the error answer itself stays valid UTF-8."""
+    found = {}
+    if isinstance(value, str):
+        if _has_lone_surrogate(value):
+            found[path or "_schema"] = ["contains a lone UTF-16 surrogate (such as \\ud800): not valid Unicode text"]
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            name = str(key)
+            if _has_lone_surrogate(name):
+                name = ascii(name)[1:-1]
+                found[f"{path}.{name}" if path else name] = [
+                    "this key contains a lone UTF-16 surrogate: not valid Unicode text"]
+            found.update(lone_surrogates(item, f"{path}.{name}" if path else name))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.update(lone_surrogates(item, f"{path}.{index}" if path else str(index)))
+    return found
+
+
 def validate_event(raw, department):
     """Check one event sent by `department`; return it normalised for storage, or raise ContractError."""
     if not isinstance(raw, dict):
         raise ContractError({"_schema": ["an event must be a JSON object"]})
+    unencodable = lone_surrogates(raw)
+    if unencodable:
+        raise ContractError(unencodable)
     errors = {}
     try:
         envelope = _envelope.load(raw)

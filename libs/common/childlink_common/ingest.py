@@ -31,6 +31,8 @@ def parse_events(raw: bytes):
         document = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return None, problem(400, "malformed_json", f"body is not valid JSON: {exc}")
+    except RecursionError:  # "[[[[..." thousands deep: the parser gives up; it was a 500 before
+        return None, problem(400, "malformed_json", "body is not valid JSON: nested too deeply")
     events = document if isinstance(document, list) else [document]
     if not events:
         return None, problem(422, "invalid_events", "the batch is empty", errors={"_batch": ["empty"]})

@@ -1,0 +1,397 @@
+"""The reliability suite's machinery: a scenario's own vhost on the private broker, the real services
+started on it, a stream of simulated events sent through the ingest APIs, and the books kept on what
+was accepted, published, confirmed, consumed, suppressed as duplicate, dead-lettered and lost.
+
+"Lost" is the one figure that must be zero: event ids a department answered 202 for (status
+"accepted" or "duplicate", both meaning "stored") that are not in the referral store's timeline.
+The referral store is read straight from its SQLite file (read-only): the suite runs the embedded
+store, and that file is the ground truth of what the referral service kept.
+"""
+
+import datetime as dt
+import json
+import os
+import shutil
+import sqlite3
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import requests
+from kombu import Connection, Exchange, Producer
+
+from childlink_common import topology
+from childlink_common.testing.services import DEPARTMENTS, SERVICES, STAFF_KEY, System, api_key
+from childlink_tools.client import IngestClient, IngestError
+from childlink_tools.dataset import generate_dataset
+
+SCALE = os.environ.get("RELIABILITY_SCALE", "short")
+# children: simulated children per scenario (about 35 events each); rate: events/s the stream sends
+SIZES = {
+    "short": {"children": 24, "rate": 150, "burst": 40, "store_outage_s": 8, "fuzz_examples": 150,
+              "http_fuzz_examples": 40},
+    "full": {"children": 120, "rate": 200, "burst": 300, "store_outage_s": 30, "fuzz_examples": 1500,
+             "http_fuzz_examples": 300},
+}
+SIZE = SIZES[SCALE]
+NOW = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
+SEED = 20261101
+ARTIFACTS = Path(os.environ.get("RELIABILITY_ARTIFACTS", Path(__file__).resolve().parents[2] / "var" / "reliability"))
+# Byte-code cached outside the source tree: a service process starts in ~1 s instead of ~3 s here
+# (this machine sets PYTHONDONTWRITEBYTECODE, so every start would compile everything again).
+FAST_START = {"PYTHONDONTWRITEBYTECODE": "", "PYTHONPYCACHEPREFIX": str(ARTIFACTS / "pycache")}
+CONSUMER_QUEUES = [topology.referral_queue(d).name for d in DEPARTMENTS]
+
+
+_datasets = {}
+
+
+def dataset(children=None, seed=SEED):
+    """The simulator's events and ground truth, made once per size and seed."""
+    key = (children or SIZE["children"], seed)
+    if key not in _datasets:
+        _datasets[key] = generate_dataset(key[0], seed, NOW)
+    return _datasets[key]
+
+
+@dataclass
+class Figures:
+    scenario: str
+    scale: str = SCALE
+    sent: int = 0  # events posted to the ingest APIs, repeats included
+    accepted: int = 0  # distinct event ids answered 202 ("accepted" or "duplicate")
+    ingest_duplicates: int = 0  # 202 answers with status "duplicate" (suppressed at the outbox)
+    rejected: int = 0  # events named in a 4xx answer
+    published: int = 0  # publishes the relays sent, confirmed or not
+    confirmed: int = 0  # publishes the broker confirmed (and routed)
+    consumed: int = 0  # deliveries the referral handled: applied + duplicates
+    applied: int = 0  # distinct events in the referral timeline
+    duplicates_suppressed: int = 0  # deliveries the referral recognised by event_id and did not apply
+    dead_lettered: int = 0  # messages in the dead-letter queue
+    lost: int = 0  # accepted, yet not in the timeline
+    recovery_s: float | None = None  # fault over -> everything accepted before then in the timeline
+    duration_s: float = 0.0
+    notes: dict = field(default_factory=dict)
+
+    def line(self):
+        recovery = "-" if self.recovery_s is None else f"{self.recovery_s:.1f}s"
+        return (f"[{self.scenario}] sent={self.sent} accepted={self.accepted} published={self.published} "
+                f"confirmed={self.confirmed} consumed={self.consumed} applied={self.applied} "
+                f"duplicates_suppressed={self.duplicates_suppressed} (ingest {self.ingest_duplicates}) "
+                f"dead_lettered={self.dead_lettered} lost={self.lost} recovery={recovery} "
+                f"duration={self.duration_s:.1f}s {json.dumps(self.notes, ensure_ascii=False)}")
+
+    def save(self):
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / f"{SCALE}-{self.scenario}.json").write_text(json.dumps(asdict(self), indent=2))
+        print(self.line())
+
+
+class Run:
+    """One scenario: a fresh vhost on the private broker, a fresh data folder, the services on them."""
+
+    def __init__(self, broker, work_dir, name, services=SERVICES, env=None):
+        self.broker = broker
+        self.name = name
+        self.work_dir = Path(work_dir)
+        self.vhost = f"rel-{name}-{uuid.uuid4().hex[:6]}"
+        broker.management(f"vhosts/{self.vhost}", method="PUT")
+        broker.management(f"permissions/{self.vhost}/guest", method="PUT",
+                           json={"configure": ".*", "write": ".*", "read": ".*"})
+        self.amqp_uri = f"{broker.amqp_uri}{self.vhost}"
+        env = {name: {**FAST_START, **(env or {}).get(name, {})} for name in services}
+        self.system = System(self.amqp_uri, self.work_dir, services=services, env=env)
+        self.accepted = {}  # event_id -> department, every id answered 202
+        self.answers = Counter()  # "accepted", "duplicate", "rejected", "failed"
+        self.sent = 0
+        self._lock = threading.Lock()
+        self.started_at = time.monotonic()
+
+    # --- services ---------------------------------------------------------------------------------
+
+    def start(self, names=None):
+        names = list(names or self.system.processes)
+        for name in names:
+            self.system[name].start()
+        for name in names:
+            self.system[name].wait_healthy(90)
+        return self
+
+    def stop(self):
+        self.system.stop()
+
+    def logs_tail(self, chars=3000):
+        return "\n".join(f"----- {name} log (tail) -----\n{process.logs()[-chars:]}"
+                         for name, process in self.system.processes.items())
+
+    # --- sending ----------------------------------------------------------------------------------
+
+    def _record(self, department, events, answer=None, error=None):
+        with self._lock:
+            self.sent += len(events)
+            if answer is not None:
+                for item in answer["accepted"]:
+                    self.answers[item["status"]] += 1
+                    self.accepted[item["event_id"]] = department
+            elif error is not None:
+                kind = "rejected" if error.status and 400 <= error.status < 500 else "failed"
+                self.answers[kind] += len(events)
+
+    def post(self, department, events, client=None):
+        """POST one batch; record the answer. Returns the 202 body or the IngestError."""
+        own = client is None
+        client = client or IngestClient(self.system[department].url, api_key(department), timeout=30)
+        try:
+            answer = client.send(events)
+        except IngestError as error:
+            self._record(department, events, error=error)
+            return error
+        finally:
+            if own:
+                client.close()
+        self._record(department, events, answer=answer)
+        return answer
+
+    def send(self, events, batch_size=25, rate=None, progress=None, stop=None):
+        """Send [(department, event)] in order, batched per department; at most `rate` events/s."""
+        clients = {d: IngestClient(self.system[d].url, api_key(d), timeout=30, retries=8) for d in DEPARTMENTS}
+        pending = {d: [] for d in DEPARTMENTS}
+        started, done = time.monotonic(), 0
+
+        def flush(department):
+            nonlocal done
+            batch = pending[department]
+            if not batch:
+                return
+            pending[department] = []
+            if rate:
+                ahead = started + done / rate - time.monotonic()
+                if ahead > 0:
+                    time.sleep(ahead)
+            self.post(department, batch, clients[department])
+            done += len(batch)
+            if progress is not None:
+                progress(done)
+
+        try:
+            for department, event in events:
+                if stop is not None and stop.is_set():
+                    break
+                batch = pending[department]
+                if len(batch) >= batch_size or any(e["event_id"] == event["event_id"] for e in batch):
+                    flush(department)
+                pending[department].append(event)
+            for department in DEPARTMENTS:
+                flush(department)
+        finally:
+            for client in clients.values():
+                client.close()
+
+    def stream(self, events, rate, batch_size=25):
+        """Send in a background thread; returns a Stream to watch and join."""
+        return Stream(self, events, rate, batch_size).start()
+
+    # --- the broker, directly -----------------------------------------------------------------------
+
+    def publish_raw(self, department, bodies, *, content_type="application/json", routing_key=None,
+                    message_ids=None):
+        """Publish straight onto a department's exchange (as a relay would, or as a rogue producer)."""
+        exchange = topology.events_exchange(department)
+        with Connection(self.amqp_uri, transport_options={"confirm_publish": True}) as connection:
+            channel = connection.channel()
+            topology.declare_all(channel)
+            producer = Producer(channel, exchange=exchange)
+            for index, body in enumerate(bodies):
+                raw = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":"))
+                event_id = (message_ids[index] if message_ids else
+                            body.get("event_id") if isinstance(body, dict) else None)
+                producer.publish(raw, routing_key=routing_key or (body.get("type", "x.y") if isinstance(
+                    body, dict) else "poison.message"), content_type=content_type,
+                    content_encoding="utf-8", delivery_mode=2, mandatory=True,
+                    message_id=event_id or str(uuid.uuid4()), retry=False)
+
+    def queue_depths(self):
+        queues = self.broker.management(f"queues/{self.vhost}")
+        return {q["name"]: q.get("messages", 0) for q in queues}
+
+    def dead_letters(self):
+        """Every dead letter of this vhost, read and put back (the queue keeps them for operators)."""
+        letters = []
+        with Connection(self.amqp_uri) as connection:
+            channel = connection.channel()
+            topology.declare_all(channel)
+            while (message := channel.basic_get(queue=topology.DEAD_LETTER_QUEUE, no_ack=False)) is not None:
+                letters.append({"headers": dict(message.headers or {}), "body": message.body,
+                                "message_id": (message.properties or {}).get("message_id")})
+            channel.close()  # unacked: all of them go back to the queue
+        return letters
+
+    # --- the referral store, read-only ----------------------------------------------------------------
+
+    @property
+    def referral_db(self):
+        return self.work_dir / "data" / "referral.sqlite3"
+
+    def _read(self, sql, params=()):
+        if not self.referral_db.exists():
+            return []
+        connection = sqlite3.connect(f"file:{self.referral_db}?mode=ro", uri=True, timeout=10)
+        try:
+            return connection.execute(sql, params).fetchall()
+        except sqlite3.OperationalError:
+            return None
+        finally:
+            connection.close()
+
+    def stored_ids(self):
+        rows = self._read("SELECT event_id FROM timeline")
+        return None if rows is None else {row[0] for row in rows}
+
+    def children(self):
+        """{child_id: sorted keys}, identities as the referral resolved them."""
+        rows = self._read("SELECT child_id, key FROM child_keys") or []
+        found = {}
+        for child_id, key in rows:
+            found.setdefault(child_id, []).append(key)
+        return {child_id: sorted(keys) for child_id, keys in found.items()}
+
+    def centre_entries(self):
+        rows = self._read("SELECT DISTINCT child_id FROM timeline WHERE child_id LIKE 'centre:%'") or []
+        return [row[0] for row in rows]
+
+    def referral_stats(self):
+        return requests.get(f"{self.system['referral'].url}/health", timeout=30).json()
+
+    def department_health(self, department):
+        return requests.get(f"{self.system[department].url}/health", timeout=30).json()
+
+    def timeline(self, child_id):
+        response = requests.get(f"{self.system['referral'].url}/v1/children/{child_id}/timeline",
+                                headers={"X-API-Key": STAFF_KEY}, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def timelines(self):
+        """Every timeline, keyed by what identifies the child whatever its random child_id: its keys."""
+        result = {}
+        for child_id, keys in self.children().items():
+            result[tuple(keys)] = normalise_view(self.timeline(child_id))
+        for centre_id in self.centre_entries():
+            result[(centre_id,)] = normalise_view(self.timeline(centre_id))
+        return result
+
+    # --- waiting and counting -------------------------------------------------------------------------
+
+    def missing(self, ids=None):
+        stored = self.stored_ids() or set()
+        return set(self.accepted if ids is None else ids) - stored
+
+    def wait_until_stored(self, ids=None, timeout=120, interval=0.25):
+        """Until every id (default: every accepted id) is in the timeline; returns seconds waited."""
+        started = time.monotonic()
+        deadline = started + timeout
+        while True:
+            missing = self.missing(ids)
+            if not missing:
+                return time.monotonic() - started
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(interval)
+
+    def wait_until_quiet(self, timeout=120):
+        """Until every accepted event is stored, every outbox is drained and every queue is empty."""
+        deadline = time.monotonic() + timeout
+        waited = self.wait_until_stored(timeout=timeout)
+        while time.monotonic() < deadline:
+            backlogs = [self.department_health(d)["outbox_backlog"] for d in DEPARTMENTS
+                        if d in self.system.processes]
+            depths = self.queue_depths()
+            if not any(backlogs) and not any(depths.get(q, 0) for q in CONSUMER_QUEUES):
+                break
+            time.sleep(0.25)
+        return waited
+
+    def figures(self, scenario=None, recovery_s=None, **notes):
+        relays = [self.department_health(d)["relay"] for d in DEPARTMENTS if d in self.system.processes]
+        stats = self.referral_stats()
+        figures = Figures(
+            scenario=scenario or self.name,
+            sent=self.sent,
+            accepted=len(self.accepted),
+            ingest_duplicates=self.answers["duplicate"],
+            rejected=self.answers["rejected"],
+            published=sum(r["attempted"] for r in relays),
+            confirmed=sum(r["confirmed"] for r in relays),
+            applied=stats["events"],
+            duplicates_suppressed=stats["duplicates"],
+            consumed=stats["events"] + stats["duplicates"],
+            dead_lettered=self.queue_depths().get(topology.DEAD_LETTER_QUEUE, 0),
+            lost=len(self.missing()),
+            recovery_s=None if recovery_s is None else round(recovery_s, 2),
+            duration_s=round(time.monotonic() - self.started_at, 1),
+            notes=notes,
+        )
+        return figures
+
+
+def fresh_run(broker, name, **kwargs):
+    """A Run whose data and service logs live in var/reliability/runs/<scale>-<name> (emptied first,
+    kept afterwards for a look at the logs)."""
+    work_dir = ARTIFACTS / "runs" / f"{SCALE}-{name}"
+    shutil.rmtree(work_dir, ignore_errors=True)
+    return Run(broker, work_dir, name, **kwargs)
+
+
+class Stream:
+    def __init__(self, run, events, rate, batch_size):
+        self.run, self.events, self.rate, self.batch_size = run, events, rate, batch_size
+        self.done = 0
+        self.error = None
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._go, daemon=True)
+
+    def _go(self):
+        try:
+            self.run.send(self.events, self.batch_size, self.rate, progress=self._progress, stop=self.stop)
+        except BaseException as exc:  # noqa: BLE001 - reported by join()
+            self.error = exc
+
+    def _progress(self, done):
+        self.done = done
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def wait_for(self, share, timeout=120):
+        """Until `share` (0..1) of the events went out."""
+        deadline = time.monotonic() + timeout
+        while self.done < share * len(self.events) and self.thread.is_alive():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"stream stuck at {self.done}/{len(self.events)}")
+            time.sleep(0.05)
+
+    def join(self, timeout=600):
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            self.stop.set()
+            raise TimeoutError("stream did not finish")
+        if self.error:
+            raise self.error
+
+
+def normalise_view(view):
+    """A timeline without what differs between two correct runs (random child ids, store times,
+    duplicate counters), so two runs compare equal when staff would see the same thing."""
+    if view is None:
+        return None
+    return {
+        "profile": view.get("profile"),
+        "entries": [
+            {k: v for k, v in entry.items() if k not in ("child_id", "stored_at", "duplicates")}
+            for entry in view["entries"]
+        ],
+    }

@@ -1,0 +1,70 @@
+"""What an undisturbed run ends with: the accepted events taken in one by one, in sending order, by the
+referral's own domain code (intake, identity, timeline, queries) on a fresh SQLite store, in this
+process. A scenario's timelines must equal these, whatever faults, duplicates or reordering it met.
+"""
+
+import json
+import tempfile
+from pathlib import Path
+
+from childlink_contracts import validate_event
+from childlink_referral.intake import take_in
+from childlink_referral.queries import timeline_view
+from childlink_referral.store.sqlite_store import SqliteTimelineStore
+
+from .harness import normalise_view
+
+
+def as_published(department, event):
+    """The body a department's relay publishes: the event as ingest normalised and stored it."""
+    return json.loads(json.dumps(validate_event(event, department), separators=(",", ":")))
+
+
+def reference_timelines(events):
+    """[(department, event)] -> {child keys: normalised timeline}, as Run.timelines() gives them."""
+    with tempfile.TemporaryDirectory() as folder:
+        store = SqliteTimelineStore(Path(folder) / "reference.sqlite3")
+        store.db.read("PRAGMA synchronous=OFF")  # a scratch copy: no need to survive a power cut
+        try:
+            for department, event in events:
+                take_in(store, as_published(department, event), department)
+            keys = {}
+            for row in store.db.read("SELECT child_id, key FROM child_keys"):
+                keys.setdefault(row["child_id"], []).append(row["key"])
+            result = {}
+            for child_id, child_keys in keys.items():
+                result[tuple(sorted(child_keys))] = _json(normalise_view(timeline_view(store, child_id)))
+            for row in store.db.read("SELECT DISTINCT child_id FROM timeline WHERE child_id LIKE 'centre:%'"):
+                result[(row["child_id"],)] = _json(normalise_view(timeline_view(store, row["child_id"])))
+            return result
+        finally:
+            store.close()
+
+
+def _json(value):
+    return json.loads(json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+
+def differences(expected, actual, limit=5):
+    """Readable differences between two {child keys: timeline} maps (empty when equal)."""
+    found = []
+    for key in sorted(set(expected) | set(actual)):
+        if key not in actual:
+            found.append(f"{key}: missing from the run")
+        elif key not in expected:
+            found.append(f"{key}: not in the reference (identity split or merged differently)")
+        elif expected[key] != actual[key]:
+            want, got = expected[key], actual[key]
+            if want["profile"] != got["profile"]:
+                found.append(f"{key}: profile differs")
+            want_ids = [(e["event_id"], e["status"]) for e in want["entries"]]
+            got_ids = [(e["event_id"], e["status"]) for e in got["entries"]]
+            if want_ids != got_ids:
+                found.append(f"{key}: entries differ: want {len(want_ids)}, got {len(got_ids)};"
+                             f" first differences {[x for x in got_ids if x not in want_ids][:3]}"
+                             f" / {[x for x in want_ids if x not in got_ids][:3]}")
+            elif want["entries"] != got["entries"]:
+                found.append(f"{key}: entry contents differ")
+        if len(found) >= limit:
+            break
+    return found
