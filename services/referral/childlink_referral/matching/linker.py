@@ -21,7 +21,15 @@ from dataclasses import dataclass
 from .blocking import BlockingIndex
 from .decision import KNOWN_SHARE, THRESHOLDS, Thresholds, decide
 from .normalise import Prepared, prepare
-from .scoring import FIELDS, FieldComparison, compare, conflicting_national_ids, explain, tables, weigh
+from .scoring import (
+    FIELDS,
+    FieldComparison,
+    compare,
+    conflicting_national_ids,
+    explain,
+    tables,
+    weigh,
+)
 from .weights import WEIGHTS
 
 
