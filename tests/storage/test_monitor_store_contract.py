@@ -2,14 +2,13 @@
 promises on SQLite and on MongoDB (mongoeco over the wire)."""
 
 import pytest
+from childlink_monitor.flows import MINUTE_FIELDS
 from childlink_monitor.store.mongo_store import MongoMonitorStore
 from childlink_monitor.store.sqlite_store import SqliteMonitorStore
 
 
 def minute(department="health", type_="child.screened", m=100, **counts):
-    row = {"department": department, "type": type_, "minute": m, "seen": 0, "stored": 0, "failures": 0,
-           "dead_letters": 0, "lag_recorded_sum": 0.0, "lag_recorded_max": 0.0, "lag_occurred_sum": 0.0,
-           "lag_occurred_max": 0.0}
+    row = {"department": department, "type": type_, "minute": m, **{f: 0 for f in MINUTE_FIELDS}}
     row.update(counts)
     return row
 
@@ -36,13 +35,19 @@ class MonitorStoreContract:
         store.close()
 
     def test_minute_deltas_add_up_and_keep_the_larger_max(self, store):
-        store.add_flow_minutes([minute(seen=2, stored=1, lag_recorded_sum=3.0, lag_recorded_max=3.0)])
-        store.add_flow_minutes([minute(seen=1, stored=2, failures=1, lag_recorded_sum=1.5, lag_recorded_max=1.0),
+        store.add_flow_minutes([minute(seen=2, stored=1, lag_pipeline_sum=3.0, lag_pipeline_max=3.0,
+                                       lag_pipeline_count=1)])
+        store.add_flow_minutes([minute(seen=1, stored=2, failures=1, lag_pipeline_sum=1.5, lag_pipeline_max=1.0,
+                                       lag_pipeline_count=2, lag_occurred_sum=86400.0, lag_occurred_max=86400.0,
+                                       lag_occurred_count=1),
                                 minute(m=101, seen=5)])
         rows = store.flow_minutes(0)
         assert [(r["minute"], r["seen"], r["stored"], r["failures"]) for r in rows] == [(100, 3, 3, 1), (101, 5, 0, 0)]
-        assert rows[0]["lag_recorded_sum"] == pytest.approx(4.5)
-        assert rows[0]["lag_recorded_max"] == pytest.approx(3.0)
+        assert rows[0]["lag_pipeline_sum"] == pytest.approx(4.5)
+        assert rows[0]["lag_pipeline_max"] == pytest.approx(3.0)
+        assert rows[0]["lag_pipeline_count"] == 3
+        assert rows[0]["lag_occurred_max"] == pytest.approx(86400.0) and rows[0]["lag_occurred_count"] == 1
+        assert rows[1]["lag_recorded_count"] == 0
 
     def test_minutes_are_read_by_window_department_and_type_and_pruned(self, store):
         store.add_flow_minutes([minute(m=10, seen=1), minute(m=20, seen=1), minute("social", "child.enrolled", 20, seen=4)])
@@ -56,19 +61,19 @@ class MonitorStoreContract:
 
     def test_flows_keep_the_latest_sighting_and_its_event(self, store):
         store.touch_flows([{"department": "health", "type": "child.screened", "last_seen": 50.0,
-                            "last_event_id": "e50", "last_stored": None, "last_lag_recorded": None,
+                            "last_event_id": "e50", "last_stored": None, "last_lag_pipeline": None,
                             "last_failure": None}])
         store.touch_flows([{"department": "health", "type": "child.screened", "last_seen": 40.0,
-                            "last_event_id": "e40", "last_stored": 60.0, "last_lag_recorded": 2.5,
+                            "last_event_id": "e40", "last_stored": 60.0, "last_lag_pipeline": 2.5,
                             "last_failure": 45.0}])
         store.touch_flows([{"department": "social", "type": "child.enrolled", "last_seen": 1.0,
-                            "last_event_id": "s1", "last_stored": None, "last_lag_recorded": None,
+                            "last_event_id": "s1", "last_stored": None, "last_lag_pipeline": None,
                             "last_failure": None}])
         flows = store.flows()
         assert [(f["department"], f["type"]) for f in flows] == [("health", "child.screened"),
                                                                  ("social", "child.enrolled")]
         assert flows[0]["last_seen"] == 50.0 and flows[0]["last_event_id"] == "e50"
-        assert flows[0]["last_stored"] == 60.0 and flows[0]["last_lag_recorded"] == 2.5
+        assert flows[0]["last_stored"] == 60.0 and flows[0]["last_lag_pipeline"] == 2.5
         assert flows[0]["last_failure"] == 45.0
 
     def test_backlog_minutes_keep_the_max_and_the_last(self, store):

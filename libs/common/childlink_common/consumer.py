@@ -17,7 +17,7 @@ import amqp.exceptions
 import eventlet
 from nameko.messaging import Consumer, QueueConsumer
 
-from . import topology
+from . import metrics, topology
 from .dead_letters import DeadLetterPublisher
 from .errors import PermanentFailure, StoreUnavailable
 from .logs import get_logger
@@ -117,7 +117,8 @@ class DeadLetteringConsumer(Consumer):
                 self.dead_letter(message, "max_attempts", exc, attempts=attempt)
             else:
                 log.warning("message.retry", queue=self.queue.name, attempt=attempt, error=repr(exc),
-                            event_id=(message.properties or {}).get("message_id"))
+                            event_id=(message.properties or {}).get("message_id"),
+                            correlation_id=(message.properties or {}).get("correlation_id"))
                 time.sleep(RETRY_PAUSE_S * attempt)
                 self.queue_consumer.requeue_message(message)
         return result, exc_info
@@ -147,7 +148,9 @@ class DeadLetteringConsumer(Consumer):
             self.queue_consumer.requeue_message(message)
             return
         log.error("message.dead_lettered", queue=self.queue.name, reason=reason, attempts=attempts,
-                  event_id=event_id, error=f"{type(exc).__name__}: {exc}"[:500])
+                  event_id=event_id, correlation_id=(message.properties or {}).get("correlation_id"),
+                  error=f"{type(exc).__name__}: {exc}"[:500])
+        metrics.dead_lettered(self.container.service_name, self.queue.name, reason)
         self.queue_consumer.ack_message(message)
 
 

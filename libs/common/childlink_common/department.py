@@ -12,6 +12,7 @@ from nameko.web.handlers import http
 from . import settings
 from .ingest import accept_events, problem
 from .logs import configure, get_logger
+from .metrics import ServiceMetrics, metrics_response
 from .outbox import open_outbox
 from .relay import OutboxRelay
 from .web import answer, json_response, key_is_valid, read_body, unauthorised
@@ -76,6 +77,7 @@ def department_service(department):
     class DepartmentService:
         name = department
         outbox = Outbox(department)
+        metrics = ServiceMetrics(department)
 
         @http("POST", "/v1/events")
         def post_events(self, request):
@@ -95,6 +97,10 @@ def department_service(department):
             return json_response(200, {"service": department, "status": "ok",
                                        "outbox_backlog": self.outbox.store.backlog(),
                                        "relay": self.outbox.relay.counters()})
+
+        @http("GET", "/metrics")
+        def metrics_endpoint(self, request):
+            return metrics_response(department, outbox_depth=self.outbox.store.backlog())
 
         @http("GET", "/v1/events/<string:event_id>")
         def event_status(self, request, event_id):

@@ -11,10 +11,12 @@ from nameko.web.handlers import http
 
 from childlink_common import settings
 from childlink_common.logs import configure, get_logger
+from childlink_common.metrics import ServiceMetrics, metrics_response
 from childlink_common.web import json_response
 
 from .app import GatewayApp
 from .config import referral_timeout_s, secret_key, secure_cookies, session_max_age_s
+from .operations.pages import OperatorPages
 from .security import Passwords, Sessions
 from .store import open_store
 
@@ -42,10 +44,25 @@ class GatewayService:
     name = "gateway"
     referral = RpcProxy("referral")
     pages = StaffPages()
+    monitor = RpcProxy("monitor")  # the operator pages (childlink_gateway.operations)
+    operator = OperatorPages(staff="pages")
+    metrics = ServiceMetrics("gateway")
 
     @http("GET", "/health")
     def health(self, request):
         return json_response(200, {"service": "gateway", "status": "ok"})
+
+    @http("GET", "/metrics")
+    def metrics_endpoint(self, request):
+        return metrics_response("gateway")
+
+    @http("GET,POST", "/operator")
+    def operator_home(self, request):
+        return self.operator.handle(request, self.monitor)
+
+    @http("GET,POST", "/operator/<path:path>")
+    def operator_page(self, request, path):
+        return self.operator.handle(request, self.monitor)
 
     @http("GET,POST", "/")
     def home(self, request):

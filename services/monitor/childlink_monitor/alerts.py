@@ -2,7 +2,8 @@
 
 Rules (thresholds from the environment, see `Thresholds.from_env`):
 - silent: a department has been quiet longer than max(floor, factor x its usual gap);
-- lag: events stored in the last few minutes took longer than the threshold from recorded_at;
+- lag: events stored in the last few minutes took longer than the threshold from their publication
+  on the department's exchange to the timeline (pipeline lag; see childlink_monitor.flows);
 - dead_letters: dead letters are waiting for someone (open or replay_failed);
 - outbox_growing: a department's outbox backlog rose over the last polls and is not empty, or is
   above the absolute threshold;
@@ -23,7 +24,7 @@ KINDS = ("silent", "lag", "dead_letters", "outbox_growing", "outbox_unreachable"
 class Thresholds:
     silence_floor_s: float = 900.0
     silence_factor: float = 3.0
-    lag_s: float = 300.0
+    lag_s: float = 60.0
     lag_window_minutes: int = 5
     outbox_growth_polls: int = 3
     outbox_backlog: int = 1000
@@ -80,8 +81,8 @@ def lag(flows, thresholds):
         if recent and recent["avg_s"] > thresholds.lag_s:
             subject = f"{flow['department']}/{flow['type']}"
             out.append(Alert("lag", subject, "warning", round(recent["avg_s"], 1), thresholds.lag_s,
-                             f"{subject}: recorded-to-timeline lag {recent['avg_s']:.0f}s on average "
-                             f"(max {recent['max_s']:.0f}s) over the last {thresholds.lag_window_minutes} min"))
+                             f"{subject}: exchange-to-timeline lag {recent['avg_s']:.1f}s on average "
+                             f"(max {recent['max_s']:.1f}s) over the last {thresholds.lag_window_minutes} min"))
     return out
 
 

@@ -6,10 +6,14 @@ reports (its `timeline.stored` notices); `drain()` hands the accumulated deltas 
 write. The rest of the module reads the stored minute rows back: rates, sparklines, the usual gap
 between messages of a department, lag.
 
-Minute rows carry: seen, stored, failures, dead_letters, and two lags summed and maxed over the
-events stored in that minute: `lag_recorded` (recorded_at -> stored in the timeline: how long the
-pipeline took since the department recorded it) and `lag_occurred` (occurred_at -> stored: how late
-the news of it arrived).
+Minute rows carry: seen, stored, failures, dead_letters, and three lags (sum, max and count over
+the events stored in that minute):
+- `lag_pipeline`: published on the department's exchange (when the monitor's tap saw it) -> stored in
+  the timeline: what childlink's own flow takes. The lag alert watches this one.
+- `lag_recorded`: recorded_at -> stored: adds the department system's own delay in sending.
+- `lag_occurred`: occurred_at -> stored: how late the news of it arrived at all.
+recorded_at and occurred_at may be days old for good reasons (a clinic's backlog, history loaded
+at go-live), so they are shown, not alerted on.
 """
 
 import datetime as dt
@@ -18,7 +22,9 @@ from dataclasses import dataclass, field
 MINUTE_S = 60
 WINDOW_MINUTES = 24 * 60
 COUNTERS = ("seen", "stored", "failures", "dead_letters")
-LAGS = ("lag_recorded", "lag_occurred")
+LAGS = ("lag_pipeline", "lag_recorded", "lag_occurred")
+LAG_FIELDS = tuple(f"{lag}_{part}" for lag in LAGS for part in ("sum", "max", "count"))
+MINUTE_FIELDS = (*COUNTERS, *LAG_FIELDS)
 
 
 def minute_of(at):
@@ -42,26 +48,34 @@ def iso(at):
     return None if at is None else dt.datetime.fromtimestamp(at, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@dataclass
 class MinuteDelta:
-    department: str
-    type: str
-    minute: int
-    seen: int = 0
-    stored: int = 0
-    failures: int = 0
-    dead_letters: int = 0
-    lag_recorded_sum: float = 0.0
-    lag_recorded_max: float = 0.0
-    lag_occurred_sum: float = 0.0
-    lag_occurred_max: float = 0.0
+    """Counts and lag sums/maxes/counts of one flow in one minute."""
+
+    __slots__ = ("department", "type", "minute", *MINUTE_FIELDS)
+
+    def __init__(self, department, type_, minute):
+        self.department, self.type, self.minute = department, type_, minute
+        for name in MINUTE_FIELDS:
+            setattr(self, name, 0)
 
     @property
     def key(self):
         return (self.department, self.type, self.minute)
 
+    def add_lag(self, name, lag):
+        setattr(self, f"{name}_sum", getattr(self, f"{name}_sum") + lag)
+        setattr(self, f"{name}_max", max(getattr(self, f"{name}_max"), lag))
+        setattr(self, f"{name}_count", getattr(self, f"{name}_count") + 1)
+
+    def merge(self, other):
+        for name in (*COUNTERS, *(f"{lag}_{p}" for lag in LAGS for p in ("sum", "count"))):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for lag in LAGS:
+            setattr(self, f"{lag}_max", max(getattr(self, f"{lag}_max"), getattr(other, f"{lag}_max")))
+
     def as_dict(self):
-        return dict(self.__dict__)
+        return {"department": self.department, "type": self.type, "minute": self.minute,
+                **{name: getattr(self, name) for name in MINUTE_FIELDS}}
 
 
 @dataclass
@@ -73,7 +87,7 @@ class FlowTouch:
     last_seen: float | None = None
     last_event_id: str | None = None
     last_stored: float | None = None
-    last_lag_recorded: float | None = None
+    last_lag_pipeline: float | None = None
     last_failure: float | None = None
 
     def as_dict(self):
@@ -108,22 +122,21 @@ class FlowBook:
         if touch.last_seen is None or at >= touch.last_seen:
             touch.last_seen, touch.last_event_id = at, event_id
 
-    def stored(self, department, type_, stored_at, occurred_at=None, recorded_at=None):
+    def stored(self, department, type_, stored_at, occurred_at=None, recorded_at=None, published_at=None):
         delta = self._minute(department, type_, stored_at)
         delta.stored += 1
         touch = self._touch(department, type_)
-        lag_recorded = None
-        for name, start in (("recorded", recorded_at), ("occurred", occurred_at)):
-            if start is None:
-                continue
-            lag = max(0.0, stored_at - start)
-            setattr(delta, f"lag_{name}_sum", getattr(delta, f"lag_{name}_sum") + lag)
-            setattr(delta, f"lag_{name}_max", max(getattr(delta, f"lag_{name}_max"), lag))
-            if name == "recorded":
-                lag_recorded = lag
+        pipeline = None
+        for name, start in (("lag_pipeline", published_at), ("lag_recorded", recorded_at),
+                            ("lag_occurred", occurred_at)):
+            if start is not None:
+                lag = max(0.0, stored_at - start)
+                delta.add_lag(name, lag)
+                if name == "lag_pipeline":
+                    pipeline = lag
         if touch.last_stored is None or stored_at >= touch.last_stored:
             touch.last_stored = stored_at
-            touch.last_lag_recorded = lag_recorded
+            touch.last_lag_pipeline = pipeline
 
     def failed(self, department, type_, at):
         self._minute(department, type_, at).failures += 1
@@ -145,12 +158,8 @@ class FlowBook:
             mine = self.minutes.get(delta.key)
             if mine is None:
                 self.minutes[delta.key] = delta
-                continue
-            for name in COUNTERS:
-                setattr(mine, name, getattr(mine, name) + getattr(delta, name))
-            for name in LAGS:
-                setattr(mine, f"{name}_sum", getattr(mine, f"{name}_sum") + getattr(delta, f"{name}_sum"))
-                setattr(mine, f"{name}_max", max(getattr(mine, f"{name}_max"), getattr(delta, f"{name}_max")))
+            else:
+                mine.merge(delta)
         for touch in touches:
             key = (touch.department, touch.type)
             mine = self.touches.get(key)
@@ -164,7 +173,7 @@ class FlowBook:
                     if name == "last_seen":
                         mine.last_event_id = touch.last_event_id
                     if name == "last_stored":
-                        mine.last_lag_recorded = touch.last_lag_recorded
+                        mine.last_lag_pipeline = touch.last_lag_pipeline
         self.pending += len(minutes)
 
 
@@ -183,30 +192,32 @@ def series(rows, now, minutes=60, field_name="seen"):
 
 
 def totals(rows):
+    """Counts over the rows, and each lag's mean and max (None where no event carried it)."""
     out = {name: 0 for name in COUNTERS}
-    lag_sum, lag_max = 0.0, 0.0
     for row in rows:
         for name in COUNTERS:
             out[name] += row.get(name) or 0
-        lag_sum += row.get("lag_recorded_sum") or 0.0
-        lag_max = max(lag_max, row.get("lag_recorded_max") or 0.0)
-    out["lag_recorded_avg"] = (lag_sum / out["stored"]) if out["stored"] else None
-    out["lag_recorded_max"] = lag_max if out["stored"] else None
+    for lag in LAGS:
+        count = sum(row.get(f"{lag}_count") or 0 for row in rows)
+        total = sum(row.get(f"{lag}_sum") or 0.0 for row in rows)
+        out[f"{lag}_avg"] = total / count if count else None
+        out[f"{lag}_max"] = max((row.get(f"{lag}_max") or 0.0 for row in rows if row.get(f"{lag}_count")),
+                                default=None)
     return out
 
 
-def recent_lag(rows, now, minutes=5):
-    """Mean and max recorded->stored lag over the events stored in the last few minutes (None if none)."""
+def recent_lag(rows, now, minutes=5, lag="lag_pipeline"):
+    """Mean and max of one lag over the events stored in the last few minutes (None if none)."""
     since = minute_of(now) - minutes + 1
-    stored, lag_sum, lag_max = 0, 0.0, 0.0
+    count, lag_sum, lag_max = 0, 0.0, 0.0
     for row in rows:
-        if row["minute"] >= since and row.get("stored"):
-            stored += row["stored"]
-            lag_sum += row.get("lag_recorded_sum") or 0.0
-            lag_max = max(lag_max, row.get("lag_recorded_max") or 0.0)
-    if not stored:
+        if row["minute"] >= since and row.get(f"{lag}_count"):
+            count += row[f"{lag}_count"]
+            lag_sum += row.get(f"{lag}_sum") or 0.0
+            lag_max = max(lag_max, row.get(f"{lag}_max") or 0.0)
+    if not count:
         return None
-    return {"avg_s": lag_sum / stored, "max_s": lag_max, "stored": stored}
+    return {"avg_s": lag_sum / count, "max_s": lag_max, "stored": count}
 
 
 def rate_per_minute(rows, now, minutes=5, field_name="seen"):

@@ -6,8 +6,10 @@ from pymongo.errors import DuplicateKeyError
 
 from childlink_common.mongo import SERVER_SELECTION_TIMEOUT_MS, connect, unavailable_as_store_error
 
-COUNT_FIELDS = ("seen", "stored", "failures", "dead_letters", "lag_recorded_sum", "lag_occurred_sum")
-MAX_FIELDS = ("lag_recorded_max", "lag_occurred_max")
+from ..flows import MINUTE_FIELDS
+
+COUNT_FIELDS = tuple(f for f in MINUTE_FIELDS if not f.endswith("_max"))
+MAX_FIELDS = tuple(f for f in MINUTE_FIELDS if f.endswith("_max"))
 FILTER_FIELDS = ("department", "type", "reason", "queue", "status", "event_id")
 
 
@@ -64,7 +66,7 @@ class MongoMonitorStore:
                                               {"$set": {"last_event_id": t.get("last_event_id")}})
                 if t.get("last_stored") is not None:
                     self.flow_docs.update_one({"_id": key, "last_stored": {"$lte": t["last_stored"]}},
-                                              {"$set": {"last_lag_recorded": t.get("last_lag_recorded")}})
+                                              {"$set": {"last_lag_pipeline": t.get("last_lag_pipeline")}})
 
     def flow_minutes(self, since_minute, department=None, type=None):  # noqa: A002 - the domain's word
         query = {"minute": {"$gte": int(since_minute)}}
@@ -85,7 +87,7 @@ class MongoMonitorStore:
         return row
 
     def flows(self):
-        fields = ("last_seen", "last_event_id", "last_stored", "last_lag_recorded", "last_failure")
+        fields = ("last_seen", "last_event_id", "last_stored", "last_lag_pipeline", "last_failure")
         with unavailable_as_store_error():
             docs = self.flow_docs.find({}).sort([("department", ASCENDING), ("type", ASCENDING)])
             return [{"department": d["department"], "type": d["type"], **{f: d.get(f) for f in fields}}

@@ -3,9 +3,9 @@
 Two adapters (SQLite, MongoDB) are held to one contract suite: tests/storage/test_monitor_store_contract.py.
 
 - A flow minute (dict): department, type, minute (epoch minutes), seen, stored, failures, dead_letters,
-  lag_recorded_sum, lag_recorded_max, lag_occurred_sum, lag_occurred_max. Writes add counts and sums
-  and keep the larger max, so deltas from any number of writers combine.
-- A flow (dict): department, type, last_seen, last_event_id, last_stored, last_lag_recorded,
+  and lag_{pipeline,recorded,occurred}_{sum,max,count} (childlink_monitor.flows.MINUTE_FIELDS). Writes
+  add counts and sums and keep the larger max, so deltas from any number of writers combine.
+- A flow (dict): department, type, last_seen, last_event_id, last_stored, last_lag_pipeline,
   last_failure (epoch seconds or None). Writes keep the latest of each.
 - An outbox minute: service, minute, max_backlog, last_backlog.
 - A dead letter: see childlink_monitor.dead_letters.record_from_message; keyed by dl_id; changed only by

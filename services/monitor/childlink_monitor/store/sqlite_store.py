@@ -4,6 +4,8 @@ import json
 
 from childlink_common.sqlite import BUSY_TIMEOUT_S, SqliteDatabase
 
+from ..flows import MINUTE_FIELDS
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS flow_minutes (
     department TEXT NOT NULL,
@@ -13,10 +15,15 @@ CREATE TABLE IF NOT EXISTS flow_minutes (
     stored INTEGER NOT NULL DEFAULT 0,
     failures INTEGER NOT NULL DEFAULT 0,
     dead_letters INTEGER NOT NULL DEFAULT 0,
+    lag_pipeline_sum REAL NOT NULL DEFAULT 0,
+    lag_pipeline_max REAL NOT NULL DEFAULT 0,
+    lag_pipeline_count INTEGER NOT NULL DEFAULT 0,
     lag_recorded_sum REAL NOT NULL DEFAULT 0,
     lag_recorded_max REAL NOT NULL DEFAULT 0,
+    lag_recorded_count INTEGER NOT NULL DEFAULT 0,
     lag_occurred_sum REAL NOT NULL DEFAULT 0,
     lag_occurred_max REAL NOT NULL DEFAULT 0,
+    lag_occurred_count INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (department, type, minute)
 );
 CREATE INDEX IF NOT EXISTS flow_minutes_minute ON flow_minutes (minute);
@@ -26,7 +33,7 @@ CREATE TABLE IF NOT EXISTS flows (
     last_seen REAL,
     last_event_id TEXT,
     last_stored REAL,
-    last_lag_recorded REAL,
+    last_lag_pipeline REAL,
     last_failure REAL,
     PRIMARY KEY (department, type)
 );
@@ -62,9 +69,7 @@ CREATE INDEX IF NOT EXISTS replays_dl ON replays (dl_id, at);
 CREATE INDEX IF NOT EXISTS replays_at ON replays (at);
 """
 
-MINUTE_FIELDS = ("seen", "stored", "failures", "dead_letters", "lag_recorded_sum", "lag_recorded_max",
-                 "lag_occurred_sum", "lag_occurred_max")
-FLOW_FIELDS = ("last_seen", "last_event_id", "last_stored", "last_lag_recorded", "last_failure")
+FLOW_FIELDS = ("last_seen", "last_event_id", "last_stored", "last_lag_pipeline", "last_failure")
 FILTER_COLUMNS = ("department", "type", "reason", "queue", "status", "event_id")
 
 
@@ -101,12 +106,12 @@ class SqliteMonitorStore:
         if not touches:
             return
         sql = (
-            "INSERT INTO flows (department, type, last_seen, last_event_id, last_stored, last_lag_recorded,"
+            "INSERT INTO flows (department, type, last_seen, last_event_id, last_stored, last_lag_pipeline,"
             " last_failure) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (department, type) DO UPDATE SET "
             "last_event_id = CASE WHEN excluded.last_seen IS NOT NULL AND (last_seen IS NULL OR "
             "excluded.last_seen >= last_seen) THEN excluded.last_event_id ELSE last_event_id END, "
-            "last_lag_recorded = CASE WHEN excluded.last_stored IS NOT NULL AND (last_stored IS NULL OR "
-            "excluded.last_stored >= last_stored) THEN excluded.last_lag_recorded ELSE last_lag_recorded END, "
+            "last_lag_pipeline = CASE WHEN excluded.last_stored IS NOT NULL AND (last_stored IS NULL OR "
+            "excluded.last_stored >= last_stored) THEN excluded.last_lag_pipeline ELSE last_lag_pipeline END, "
             + ", ".join(_later(c) for c in ("last_seen", "last_stored", "last_failure")))
         with self.db.transaction() as conn:
             conn.executemany(sql, [(t["department"], t["type"], *(t.get(f) for f in FLOW_FIELDS)) for t in touches])

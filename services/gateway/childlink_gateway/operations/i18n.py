@@ -1,0 +1,39 @@
+"""The operator pages' own Thai and English strings (messages/<lang>.json, keys `op.*`), looked up
+before the gateway's catalogues, so the shared page frame (nav, errors) keeps its own words."""
+
+import functools
+import json
+from importlib import resources
+
+FALLBACK = "en"
+
+
+@functools.cache
+def catalogue(lang):
+    path = resources.files("childlink_gateway.operations") / "messages" / f"{lang}.json"
+    return json.loads(path.read_text("utf-8")) if path.is_file() else {}
+
+
+class Layered:
+    def __init__(self, base):
+        self.base = base
+        self.lang = base.lang
+        self.messages = catalogue(self.lang)
+        self.fallback = catalogue(FALLBACK)
+
+    def __call__(self, key, **params):
+        text = self.messages.get(key) or self.fallback.get(key)
+        if text is None:
+            return self.base(key, **params)
+        return text.format(**params) if params else text
+
+    def maybe(self, prefix, value):
+        if value is None or value == "":
+            return ""
+        key = f"{prefix}.{value}"
+        text = self.messages.get(key) or self.fallback.get(key)
+        return text if text is not None else self.base.maybe(prefix, value)
+
+
+def layered(translator):
+    return translator if isinstance(translator, Layered) else Layered(translator)
