@@ -88,7 +88,7 @@ def phone(raw):
     digits = _NOT_DIGIT.sub("", str(raw))
     if digits.startswith("0066"):
         digits = digits[4:]
-    elif digits.startswith("66") and len(digits) in (10, 11):
+    elif digits.startswith("66") and len(digits) in (10, 11, 12):  # +66 81..., or +66 (0)81...
         digits = digits[2:]
     if not digits.startswith("0"):
         digits = "0" + digits
