@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen --no-sync
 N ?= 20
 PYTEST_ARGS ?=
 
-.PHONY: help install system-packages broker run up stop down status simulate test test-fast lint contracts clean
+.PHONY: help install system-packages broker run up stop down status simulate test test-fast lint contracts clean bench-identity
 
 help:
 	@echo "make run       install, start RabbitMQ if needed, start every service, simulate $(N) children, print URLs"
@@ -18,6 +18,7 @@ help:
 	@echo "make simulate N=200   drive the running ingest APIs with N simulated children"
 	@echo "make contracts regenerate contracts/generated (AsyncAPI, JSON Schemas)"
 	@echo "make lint      ruff"
+	@echo "make bench-identity   identity matching: precision/recall, review share, match() latency among 300,000 children"
 
 $(UV):
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 not found (pyenv install 3.13, or set PYTHON313=...)"; exit 1; }
@@ -62,6 +63,9 @@ test-fast: install
 
 lint: install
 	$(RUN) ruff check .
+
+bench-identity: install
+	$(RUN) python -m childlink_referral.matching.bench $(BENCH_ARGS)
 
 contracts: install
 	$(RUN) python -m childlink_contracts.docs
