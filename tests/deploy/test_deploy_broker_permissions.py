@@ -15,13 +15,12 @@ from urllib.parse import quote, urlsplit
 import pytest
 import requests
 from amqp.exceptions import AccessRefused
-from kombu import Connection, Exchange, Producer
-
 from childlink_common import topology
 from childlink_common.outbox.sqlite_store import SqliteOutbox
 from childlink_common.relay import OutboxRelay
 from childlink_common.testing.events import event
 from childlink_contracts import validate_event
+from kombu import Connection, Exchange, Producer
 
 DEFINITIONS = Path(__file__).resolve().parents[2] / "deploy" / "rabbitmq" / "definitions.json"
 API = "http://127.0.0.1:15672/api"
@@ -162,6 +161,5 @@ def test_the_referral_and_monitor_users_read_what_they_need_and_no_more(broker):
                           auth=(broker.login("keda"), broker.passwords["keda"]))
     assert queues.status_code == 200
     assert {q["name"] for q in queues.json()} >= {"referral.health.events"}
-    with Connection(broker.uri("keda")) as connection:
-        with pytest.raises(AccessRefused):
-            connection.channel().basic_get("referral.health.events")
+    with Connection(broker.uri("keda")) as connection, pytest.raises(AccessRefused):
+        connection.channel().basic_get("referral.health.events")

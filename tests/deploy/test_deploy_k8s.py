@@ -200,7 +200,7 @@ def test_each_service_is_a_probed_limited_deployment_with_a_service_and_a_pdb(ov
 
 
 def test_all_services_run_the_one_image(rendered):
-    overlay, docs = rendered
+    _, docs = rendered
     images = {container_of(d)["image"] for d in by_kind(docs, "Deployment").values()}
     assert len(images) == 1, images
     assert set(by_kind(docs, "Deployment")) == set(SERVICES)
@@ -247,7 +247,7 @@ def test_every_env_reference_and_secret_key_exists(rendered):
 
 
 def test_each_service_logs_in_as_its_own_broker_and_database_user(rendered):
-    overlay, docs = rendered
+    _, docs = rendered
     for name, deployment in by_kind(docs, "Deployment").items():
         env = {item["name"]: item for item in container_of(deployment)["env"]}
         assert env["AMQP_PASSWORD"]["valueFrom"]["secretKeyRef"] == {

@@ -14,7 +14,6 @@ from urllib.parse import quote
 import psutil
 import pytest
 import requests
-
 from childlink_common.processes import ServiceProcess
 from childlink_common.testing.events import child, event
 from childlink_common.testing.services import STAFF_KEY, TEST_KEYS, api_key, wait_until

@@ -16,9 +16,6 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 import yaml
-from kombu import Connection
-from kombu.exceptions import OperationalError
-
 from childlink_common import settings
 from childlink_common.container import ChildlinkContainer
 from childlink_common.outbox.sqlite_store import SqliteOutbox
@@ -26,6 +23,8 @@ from childlink_common.processes import NAMEKO_CONFIG, free_port
 from childlink_common.relay import OutboxRelay
 from childlink_common.testing.events import event
 from childlink_contracts import validate_event
+from kombu import Connection
+from kombu.exceptions import OperationalError
 
 TLS_ENV = ("AMQP_SSL", "AMQP_SSL_CA", "AMQP_SSL_CERT", "AMQP_SSL_KEY", "AMQP_SSL_VERIFY_HOSTNAME",
            "MONGO_TLS", "MONGO_TLS_CA_FILE", "MONGO_TLS_CERT_KEY_FILE", "AMQP_DECLARE_TOPOLOGY")
@@ -145,10 +144,9 @@ def test_the_broker_host_name_is_checked(tls_broker, certificates, clean_env):
     clean_env.setenv("AMQP_SSL", "1")
     clean_env.setenv("AMQP_SSL_CA", str(certificates / "ca.pem"))
     by_address = tls_broker.replace("@127.0.0.1:", "@127.0.0.2:")
-    with pytest.raises((ssl.SSLError, OSError, OperationalError), match="127.0.0.2"):
-        with Connection(by_address, ssl=settings.amqp_ssl({"AMQP_URI": by_address}),
-                        connect_timeout=5) as connection:
-            connection.ensure_connection(max_retries=1)
+    refused = Connection(by_address, ssl=settings.amqp_ssl({"AMQP_URI": by_address}), connect_timeout=5)
+    with refused, pytest.raises((ssl.SSLError, OSError, OperationalError), match="127.0.0.2"):
+        refused.ensure_connection(max_retries=1)
     with Connection(tls_broker, ssl=settings.amqp_ssl({"AMQP_URI": tls_broker}), connect_timeout=5) as ok:
         ok.ensure_connection(max_retries=1)
 

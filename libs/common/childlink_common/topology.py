@@ -8,9 +8,8 @@ other services' queues (deploy/rabbitmq/definitions.json), checks it passively.
 """
 
 from amqp.exceptions import AccessRefused
-from kombu import Exchange, Queue
-
 from childlink_contracts import INGEST_DEPARTMENTS
+from kombu import Exchange, Queue
 
 DEAD_LETTER_EXCHANGE = "childlink.dlx"
 DEAD_LETTER_QUEUE = "childlink.dead_letters"
