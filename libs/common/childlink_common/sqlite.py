@@ -1,10 +1,17 @@
-"""SQLite, the embedded store: one WAL-mode file per service, one connection per process.
+"""SQLite, the embedded store: one WAL-mode file per service, one connection per file per process.
 
 sqlite3 calls do not yield to other green threads, so a transaction opened and committed
 without other I/O in between cannot interleave with another; the lock keeps it that way.
+
+Every SqliteDatabase a process opens on the same file shares one connection, one lock and one
+transaction depth. Two stores on one file (the referral service keeps its timeline and its outbox in
+`referral.sqlite3`) would otherwise have two connections, and a batch holding the file's write lock
+on one would lock out the other's writes made inside that same batch; shared, those writes join the
+batch's transaction (as savepoints) and commit with it.
 """
 
 import contextlib
+import os
 import sqlite3
 import threading
 
@@ -13,19 +20,49 @@ from .errors import StoreUnavailable
 BUSY_TIMEOUT_S = 5.0
 
 
+class _Connection:
+    """One file's connection in this process, and who holds it."""
+
+    def __init__(self, path, busy_timeout_s):
+        self.conn = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
+        self.conn.row_factory = sqlite3.Row
+        self.lock = threading.RLock()
+        self.depth = 0  # open transactions: 1 = a transaction, more = savepoints inside it
+        self.users = 0
+
+
+_OPEN = {}
+_OPEN_LOCK = threading.Lock()
+
+
 class SqliteDatabase:
     def __init__(self, path, schema, busy_timeout_s=BUSY_TIMEOUT_S):
+        """`busy_timeout_s` applies when this opens the file's connection (the first opener in the
+        process); a later SqliteDatabase on the same file shares that connection."""
         self.path = str(path)
-        self._lock = threading.RLock()
-        self._depth = 0  # open transactions on the connection: 1 = a transaction, more = savepoints
-        self._conn = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None,
-                                     check_same_thread=False)
-        self._conn.row_factory = sqlite3.Row
-        with self._guard():
+        self._key = (os.getpid(), os.path.realpath(self.path))
+        with _OPEN_LOCK:
+            shared = _OPEN.get(self._key)
+            if shared is None:
+                shared = _OPEN[self._key] = _Connection(self.path, busy_timeout_s)
+            shared.users += 1
+        self._shared = shared
+        self._conn = shared.conn
+        self._lock = shared.lock
+        self._closed = False
+        with self._lock, self._guard():
             self._conn.execute("PRAGMA journal_mode=WAL")
             # FULL: a committed (and so acknowledged) record survives a power cut, not only a crash.
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.executescript(schema)
+
+    @property
+    def _depth(self):
+        return self._shared.depth
+
+    @_depth.setter
+    def _depth(self, value):
+        self._shared.depth = value
 
     @contextlib.contextmanager
     def _guard(self):
@@ -82,5 +119,12 @@ class SqliteDatabase:
             return self._conn.execute(sql, params).fetchall()
 
     def close(self):
-        with self._lock:
-            self._conn.close()
+        with self._lock, _OPEN_LOCK:
+            if self._closed:
+                return
+            self._closed = True
+            self._shared.users -= 1
+            if self._shared.users == 0:
+                if _OPEN.get(self._key) is self._shared:
+                    del _OPEN[self._key]
+                self._conn.close()

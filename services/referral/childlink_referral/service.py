@@ -13,6 +13,7 @@ from nameko.timer import timer
 from nameko.web.handlers import http
 
 from childlink_common import settings
+from childlink_common.batching import consume_batches
 from childlink_common.consumer import consume_safely
 from childlink_common.ingest import problem
 from childlink_common.logs import configure, get_logger
@@ -105,21 +106,28 @@ class ReferralService:
                          raised=len(changes.raised), withdrawn=len(changes.withdrawn),
                          completed=len(changes.completed))
 
-    @consume_safely(referral_queue("social"))
-    def on_social_event(self, body):
-        self._take_in(body, "social")
+    def _take_in_batch(self, bodies, department):
+        """A batch of deliveries in one store transaction (one commit), acked once it committed; a batch
+        that fails is taken again one message at a time (childlink_common.batching)."""
+        with self.store.batch():
+            for body in bodies:
+                self._take_in(body, department)
 
-    @consume_safely(referral_queue("education"))
-    def on_education_event(self, body):
-        self._take_in(body, "education")
+    @consume_batches(referral_queue("social"))
+    def on_social_event(self, bodies):
+        self._take_in_batch(bodies, "social")
 
-    @consume_safely(referral_queue("health"))
-    def on_health_event(self, body):
-        self._take_in(body, "health")
+    @consume_batches(referral_queue("education"))
+    def on_education_event(self, bodies):
+        self._take_in_batch(bodies, "education")
 
-    @consume_safely(referral_queue("medical"))
-    def on_medical_event(self, body):
-        self._take_in(body, "medical")
+    @consume_batches(referral_queue("health"))
+    def on_health_event(self, bodies):
+        self._take_in_batch(bodies, "health")
+
+    @consume_batches(referral_queue("medical"))
+    def on_medical_event(self, bodies):
+        self._take_in_batch(bodies, "medical")
 
     @consume_safely(OWN_EVENTS_QUEUE)
     def on_referral_event(self, body):
