@@ -48,9 +48,9 @@ def sides_of(viewer, referral):
             sides.add(REQUESTER)
         if referral["to"].get("facility") == viewer["facility"]:
             sides.add(RECEIVER)
-    elif role == "social_worker":
-        if referral["reason"] in SOCIAL_REASONS and referral["to"].get("district") == viewer["district"]:
-            sides.add(RECEIVER)
+    elif (role == "social_worker" and referral["reason"] in SOCIAL_REASONS
+          and referral["to"].get("district") == viewer["district"]):
+        sides.add(RECEIVER)
     return sides
 
 

@@ -74,7 +74,7 @@ def reference_curves(sex, from_month, to_month):
     by whole month over [from_month, to_month] (clamped to 0-60)."""
     if sex not in SEXES:
         return {}
-    low, high = max(0, int(math.floor(from_month))), min(60, int(math.ceil(to_month)))
+    low, high = max(0, math.floor(from_month)), min(60, math.ceil(to_month))
     curves = {}
     for indicator, table in (("weight_for_age", "wfa"), ("length_height_for_age", "lhfa")):
         rows = _month_table(table)[SEXES[sex].upper()]

@@ -3,9 +3,9 @@ send them, a child's state, a workflow on the real SQLite adapters with a clock 
 
 import datetime as dt
 
-from childlink_common.outbox.sqlite_store import SqliteOutbox
 from childlink_common.testing.events import child, event
 from childlink_contracts import validate_event
+
 from childlink_referral.intake import take_in
 from childlink_referral.rules import build_state
 from childlink_referral.store.sqlite_store import SqliteTimelineStore

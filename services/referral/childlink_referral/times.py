@@ -17,7 +17,7 @@ def iso(moment: dt.datetime) -> str:
 
 
 def parse_instant(text: str) -> dt.datetime:
-    parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    parsed = dt.datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         raise ValueError(f"instant without a timezone: {text!r}")
     return parsed.astimezone(UTC)

@@ -9,9 +9,16 @@ from childlink_referral.reasons import REASONS, deadline_for
 from childlink_referral.rules import RULES, RULES_BY_NAME, evaluate
 from childlink_referral.rules.diagnosis import in_f70_f89
 from childlink_referral.rules.epi_schedule import THAI_EPI
+from childlink_referral.testing import (
+    consent,
+    correction,
+    immunised,
+    measured,
+    retraction,
+    screening,
+    state_of,
+)
 from childlink_referral.times import utc_now
-
-from childlink_referral.testing import consent, correction, immunised, measured, retraction, screening, state_of
 
 NOW = utc_now()
 INFANT = {"birth_date": (NOW.date() - dt.timedelta(days=365)).isoformat(), "sex": "female", "district_code": "1001"}
@@ -379,7 +386,7 @@ def test_a_refusal_keeps_health_data_from_social_but_not_from_care():
     kept = by_rule(evaluation.proposals)
     assert {"growth_below_minus_2", "dspm_delayed"} <= set(kept)  # health -> health, health -> medical
     assert "growth_below_minus_3" not in kept  # health -> social
-    [(blocked, why)] = [v for v in evaluation.suppressed.values() if v[0].rule == "growth_below_minus_3"]
+    [(_, why)] = [v for v in evaluation.suppressed.values() if v[0].rule == "growth_below_minus_3"]
     assert "consent" in why and "health" in why
 
 

@@ -82,7 +82,7 @@ def test_a_later_delayed_screening_raises_a_new_referral(world):
 
 
 def test_a_retracted_screening_cancels_its_referral_with_the_reason(world):
-    child_id, screened, referral = delayed_referral(world)
+    _, screened, referral = delayed_referral(world)
     world.referrals.act(HOSPITAL, referral["referral_id"], "accept", {}, 1)
     world.send(retraction(screened, reason="screened the wrong child"))
     after = state(world, referral)
@@ -94,7 +94,7 @@ def test_a_retracted_screening_cancels_its_referral_with_the_reason(world):
 
 
 def test_a_screening_corrected_to_normal_cancels_and_one_still_delayed_keeps_the_referral(world):
-    child_id, screened, referral = delayed_referral(world, occurred_days_ago=3)
+    _, screened, referral = delayed_referral(world, occurred_days_ago=3)
     still = correction(screened, {"age_band_months": 18, "domains": {**NORMAL, "gross_motor": "delayed"}},
                        occurred_days_ago=3)
     world.send(still)
@@ -158,7 +158,7 @@ def outcome_event(referral, outcome="treated", **kw):
 
 
 def test_a_hospital_outcome_event_completes_the_referral(world):
-    child_id, _, referral = delayed_referral(world)
+    _, _, referral = delayed_referral(world)
     world.referrals.act(HOSPITAL, referral["referral_id"], "accept", {}, 1)
     world.send(outcome_event(referral, occurred_days_ago=1))
     done = state(world, referral)
@@ -182,7 +182,7 @@ def test_an_outcome_for_an_unknown_referral_changes_nothing(world):
 
 def test_an_overdue_referral_expires_and_is_published(world, monkeypatch):
     monkeypatch.setenv("REFERRAL_DEADLINES", "dspm_delayed=60")
-    child_id, _, referral = delayed_referral(world)
+    _, _, referral = delayed_referral(world)
     assert world.referrals.expire_overdue() == []
     world.clock.advance(seconds=61)
     assert world.referrals.housekeeping()["expired"] >= 1
@@ -194,7 +194,7 @@ def test_an_overdue_referral_expires_and_is_published(world, monkeypatch):
 
 
 def test_a_transition_whose_events_did_not_reach_the_outbox_is_republished(world):
-    child_id, _, referral = delayed_referral(world)
+    _, _, referral = delayed_referral(world)
     world.outbox.fail_next = 1
     with pytest.raises(RuntimeError):
         world.referrals.act(HOSPITAL, referral["referral_id"], "accept", {}, 1)
@@ -209,7 +209,7 @@ def test_a_transition_whose_events_did_not_reach_the_outbox_is_republished(world
 
 
 def test_the_hospital_accepts_schedules_and_completes_with_an_outcome(world):
-    child_id, _, referral = delayed_referral(world)
+    _, _, referral = delayed_referral(world)
     rid = referral["referral_id"]
     accepted = world.referrals.act(HOSPITAL, rid, "accept", {}, 1)
     assert accepted["ok"] and accepted["referral"]["allowed_actions"] == [

@@ -2,11 +2,9 @@
 
 import contextlib
 
+from childlink_common.mongo import SERVER_SELECTION_TIMEOUT_MS, connect, unavailable_as_store_error
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
-
-from childlink_common.mongo import SERVER_SELECTION_TIMEOUT_MS, connect, unavailable_as_store_error
-
 
 OPEN = ["requested", "accepted", "scheduled", "in_progress"]
 # query field -> document path
@@ -191,6 +189,9 @@ class MongoTimelineStore:
 
     def set_review(self, child_id, at):
         with unavailable_as_store_error():
+            current = self.reviews.find_one({"_id": child_id})
+            if (current or {}).get("review_at") == at:
+                return  # unchanged (the usual case): no write
             if at is None:
                 self.reviews.delete_one({"_id": child_id})
             else:

@@ -222,6 +222,9 @@ class SqliteTimelineStore:
         return [json.loads(row["doc"]) for row in rows]
 
     def set_review(self, child_id, at):
+        rows = self.db.read("SELECT review_at FROM reviews WHERE child_id = ?", (child_id,))
+        if (rows[0]["review_at"] if rows else None) == at:
+            return  # unchanged (the usual case): no write, no lock
         with self.db.transaction() as conn:
             if at is None:
                 conn.execute("DELETE FROM reviews WHERE child_id = ?", (child_id,))
