@@ -17,6 +17,7 @@ between one child's records by the earlier-added record.
 import math
 from collections import Counter
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .blocking import BlockingIndex
 from .decision import KNOWN_SHARE, THRESHOLDS, Thresholds, decide
@@ -33,8 +34,9 @@ from .scoring import (
 from .weights import WEIGHTS
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):
+    """A known child as a candidate for an incoming record, scored by its best record."""
+
     child_id: str
     record_id: str
     score: float  # match weight: posterior log2-odds that this child is the one (weight + prior)
@@ -155,19 +157,24 @@ class Matcher:
         return weigh(levels, self._tables), levels
 
     def _scored(self, prepared: Prepared):
-        best: dict[str, Candidate] = {}
-        records, prior = self._records, self.prior
+        best: dict[str, tuple] = {}  # child id -> (weight, levels, record): the hot loop keeps plain tuples
+        records, tables_, record_id = self._records, self._tables, prepared.record_id
         positions = self._index.candidates(prepared)
         for position in positions:
             known = records[position]
-            if known is None or known.record_id == prepared.record_id:
+            if known is None or known.record_id == record_id:
                 continue
-            weight, levels = self.score(prepared, known)
+            levels = compare(prepared, known)
+            weight = weigh(levels, tables_)
             held = best.get(known.child_id)
-            if held is None or weight > held.weight:
-                best[known.child_id] = Candidate(known.child_id, known.record_id, weight + prior, weight, levels,
-                                                 conflicting_national_ids(prepared, known, levels))
-        return sorted(best.values(), key=lambda c: (-c.score, c.child_id)), len(positions)
+            if held is None or weight > held[0]:
+                best[known.child_id] = (weight, levels, known)
+        prior = self.prior
+        ranked = [Candidate(child_id, known.record_id, weight + prior, weight, levels,
+                            conflicting_national_ids(prepared, known, levels))
+                  for child_id, (weight, levels, known) in best.items()]
+        ranked.sort(key=lambda c: (-c.score, c.child_id))
+        return ranked, len(positions)
 
     def candidates(self, record):
         """Every child sharing a block with `record`, scored by its best record, best first."""
