@@ -11,6 +11,8 @@ from childlink_referral.matching.normalise import (
     prepare,
     strip_title,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 @pytest.mark.parametrize("raw", [
@@ -93,3 +95,23 @@ def test_a_record_is_prepared_once_for_blocking_and_scoring():
     assert prepared.national_id_valid and prepared.guardian_phone == "0812345678"
     bare = prepare({"sex": "female", "birth_date": "2021-05-04"})
     assert bare.given is None and bare.family is None and bare.guardian_phone is None and bare.district is None
+
+
+THAI_LETTERS = "กขคงจชซญณดตถทธนบปผพฟภมยรลวศษสหอฮ" + "ะัาำิีึืุู" + "เแโใไ" + "่้๊๋์"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet=THAI_LETTERS + " .", min_size=1, max_size=12))
+def test_normalising_twice_changes_nothing_more(raw):
+    once = name(raw)
+    if once is not None:
+        again = name(once.clean)
+        assert again is not None and again.clean == once.clean and again.key == once.key
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet=THAI_LETTERS, min_size=2, max_size=10), st.text(alphabet=THAI_LETTERS, min_size=2, max_size=10))
+def test_name_comparison_is_symmetric(a, b):
+    from childlink_referral.matching.scoring import compare_names
+
+    assert compare_names(name(a), name(b)) == compare_names(name(b), name(a))
