@@ -58,6 +58,11 @@ def test_the_why_is_json_and_carries_no_names_phones_or_ids(matcher):
         assert secret not in text
     assert record["decision"] == LINK and record["child_id"] == "child-1"
     assert {c["field"] for c in record["comparison"]} >= {"given_name", "birth_date", "guardian_phone"}
+    matcher.add(subject(local_id="HN2", given_name="ธนพล"), child_id="twin", record_id="r-2")
+    review = matcher.match(subject(local_id="E1", given_name="ธนาธร")).to_dict()
+    assert review["decision"] == "review" and review["runner_up"]["child_id"] in ("child-1", "twin")
+    assert {c["field"]: c["level"] for c in review["runner_up"]["comparison"]}["birth_date"] == "exact"
+    assert "ธนพล" not in json.dumps(review, ensure_ascii=False)
 
 
 @pytest.mark.parametrize("changes", [

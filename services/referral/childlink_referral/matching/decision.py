@@ -1,16 +1,20 @@
 """Three outcomes for a scored record: link to a known child, a new child, or a person to look at it.
 
-- `link` when the best candidate scores at least `LINK_AT` bits AND three guards hold:
+Scores are posterior log2-odds (the candidate's Fellegi-Sunter weight plus the prior, see
+`Matcher.prior`), so a threshold is a probability whatever the number of known children:
+6 bits is 98.5%, -6 bits 1.5%.
+
+- `link` when the best candidate scores at least `link_at` AND three guards hold:
   * the given names agree at least as a keying slip (`exact`, `variant`, `typo`). Fellegi-Sunter
     assumes fields are independent, and twins break that: same birth date, family name, guardian,
     phone and district, so a twin of a known child can out-score a true match whose guardian is
     missing. Only the given name tells twins apart, so a record whose given name is merely similar,
     phonetic, different, or in another script is never linked without a person;
-  * no other known child scores within `MARGIN` bits of the best (two children both plausible:
+  * no other known child scores within `margin` bits of the best (two children both plausible:
     twins both known, or look-alikes);
-  * the two records do not carry two different checksum-valid national IDs.
-  Otherwise a best score of at least `LINK_AT` goes to review.
-- `new` when there is no candidate or the best scores below `NEW_BELOW`.
+  * the two records do not carry two checksum-valid national IDs more than one digit apart.
+  Otherwise a best score of at least `link_at` goes to review.
+- `new` when there is no candidate or the best scores below `new_below`.
 - `review` in between: the item keeps the score, both candidates and the field-by-field comparison.
 
 The thresholds are chosen from labelled simulated data (`estimate.choose_thresholds`, numbers in

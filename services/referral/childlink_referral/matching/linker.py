@@ -16,7 +16,7 @@ between one child's records by the earlier-added record.
 
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from .blocking import BlockingIndex
@@ -61,9 +61,11 @@ class Outcome:
     runner_up: Candidate | None
     reasons: tuple
     considered: int  # records scored
+    weights_used: dict | None = field(default=None, repr=False, compare=False)  # the table weighed with
 
     def to_dict(self):
-        """JSON-ready, for a review item or a link's history. Levels and weights only: no names, no IDs."""
+        """JSON-ready, for a review item or a link's history: levels and weights, record and child ids
+        only - no names, dates, phones or national IDs (the reviewer's page reads those from the records)."""
         return {
             "decision": self.decision, "child_id": self.child_id, "record_id": self.record_id,
             "score": None if self.score is None else round(self.score, 2),
@@ -71,7 +73,10 @@ class Outcome:
             "probability": None if self.score is None else round(probability(self.score), 6),
             "comparison": [{"field": c.field, "level": c.level, "weight": c.weight} for c in self.comparison],
             "runner_up": None if self.runner_up is None else {
-                "child_id": self.runner_up.child_id, "score": round(self.runner_up.score, 2)},
+                "child_id": self.runner_up.child_id, "record_id": self.runner_up.record_id,
+                "score": round(self.runner_up.score, 2),
+                "comparison": [{"field": c.field, "level": c.level, "weight": c.weight}
+                               for c in explain(self.runner_up.level_tuple, self.weights_used or WEIGHTS)]},
             "reasons": list(self.reasons), "considered": self.considered,
         }
 
@@ -189,7 +194,7 @@ class Matcher:
         if best is None:
             return Outcome(decision, None, None, None, None, self.prior, (), None, reasons, considered)
         return Outcome(decision, best.child_id, best.record_id, best.score, best.weight, self.prior,
-                       explain(best.level_tuple, self.weights), runner_up, reasons, considered)
+                       explain(best.level_tuple, self.weights), runner_up, reasons, considered, self.weights)
 
 
 __all__ = ["Candidate", "FieldComparison", "Matcher", "Outcome", "probability"]
