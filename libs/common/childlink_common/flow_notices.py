@@ -1,7 +1,8 @@
 """`timeline.stored` notices: what a consumer stored (and what failed), batched, for the monitor.
 
 A nameko DependencyProvider that only listens to the worker lifecycle: after each worker of a
-consuming entrypoint whose message is an event (a dict with an event_id), it notes the event's ids,
+consuming entrypoint whose message is an event (a dict with an event_id; a batching consumer's
+worker takes a list of them), it notes the event's ids,
 department, type, occurred_at and recorded_at with the time it finished (stored_at) or the error type
 it failed with. A background thread publishes the notes every second as one message on
 `referral.events` with routing key `timeline.stored`, which the monitor's tap receives; from them it
@@ -87,9 +88,15 @@ class StoredNotices(DependencyProvider):
         if not self.enabled or "Consumer" not in type(worker_ctx.entrypoint).__name__ or not worker_ctx.args:
             return
         error = None if exc_info is None else type(exc_info[1]).__name__
-        note = note_of(worker_ctx.args[0], time.time(), error)
-        if note is not None:
-            (self.stored if error is None else self.failed).append(note)
+        first = worker_ctx.args[0]
+        bodies = first if isinstance(first, list) else [first]  # a batching consumer's worker takes a list
+        if error is not None and len(bodies) > 1:
+            return  # a failed batch is taken again one message at a time: those outcomes are the ones noted
+        at = time.time()
+        for body in bodies:
+            note = note_of(body, at, error)
+            if note is not None:
+                (self.stored if error is None else self.failed).append(note)
 
     def _run(self):
         while not self._stopping:

@@ -17,7 +17,7 @@ import requests
 from . import settings
 from .processes import REPO_ROOT, ServiceProcess
 
-PORTS = {"social": 8101, "education": 8102, "health": 8103, "medical": 8104, "referral": 8105}
+PORTS = {"social": 8101, "education": 8102, "health": 8103, "medical": 8104, "referral": 8105, "monitor": 8106}
 RUN_DIR = REPO_ROOT / "var" / "run"
 LOG_DIR = REPO_ROOT / "var" / "log"
 

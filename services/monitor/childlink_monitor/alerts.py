@@ -8,7 +8,7 @@ Rules (thresholds from the environment, see `Thresholds.from_env`):
 - outbox_growing: a department's outbox backlog rose over the last polls and is not empty, or is
   above the absolute threshold;
 - outbox_unreachable: a department service's /health did not answer;
-- no_consumers: a durable queue nobody consumes;
+- no_consumers: a durable queue nobody has consumed for longer than a grace period;
 - broker_unreachable: the RabbitMQ management API did not answer.
 """
 
@@ -28,6 +28,7 @@ class Thresholds:
     lag_window_minutes: int = 5
     outbox_growth_polls: int = 3
     outbox_backlog: int = 1000
+    no_consumer_grace_s: float = 30.0
 
     @classmethod
     def from_env(cls, env=os.environ):
@@ -42,6 +43,7 @@ class Thresholds:
             lag_window_minutes=num("MONITOR_LAG_WINDOW_MIN", cls.lag_window_minutes, int),
             outbox_growth_polls=num("MONITOR_OUTBOX_GROWTH_POLLS", cls.outbox_growth_polls, int),
             outbox_backlog=num("MONITOR_OUTBOX_ALERT_BACKLOG", cls.outbox_backlog, int),
+            no_consumer_grace_s=num("MONITOR_NO_CONSUMER_GRACE_S", cls.no_consumer_grace_s),
         )
 
 
@@ -117,11 +119,15 @@ def outbox(backlogs, thresholds):
     return out
 
 
-def no_consumers(queues):
-    """queues: the management API's queues (name, durable, consumers, messages)."""
+def no_consumers(queues, thresholds):
+    """queues: the management API's queues (name, durable, consumers, messages) with `idle_for_s`, how
+    long the monitor has seen the queue without consumers (the API's counts lag by a few seconds,
+    and a service restarting is no emergency: only a lasting absence is alerted)."""
     return [Alert("no_consumers", q["name"], "critical" if q.get("messages") else "warning", q.get("consumers", 0), 1,
-                  f"queue {q['name']}: no consumer ({q.get('messages', 0)} message(s) waiting)")
-            for q in queues if q.get("durable") and not q.get("consumers")]
+                  f"queue {q['name']}: no consumer for {q.get('idle_for_s', 0):.0f}s "
+                  f"({q.get('messages', 0)} message(s) waiting)")
+            for q in queues if q.get("durable") and not q.get("consumers")
+            and q.get("idle_for_s", 0) >= thresholds.no_consumer_grace_s]
 
 
 def broker(error):
@@ -139,5 +145,5 @@ def evaluate(snapshot, now, thresholds):
     if snapshot.get("broker_error"):
         found += broker(snapshot["broker_error"])
     else:
-        found += no_consumers(snapshot.get("queues") or [])
+        found += no_consumers(snapshot.get("queues") or [], thresholds)
     return sorted(found, key=lambda a: (SEVERITY_ORDER.get(a.severity, 9), a.kind, a.subject))

@@ -60,6 +60,7 @@ class MonitorApp:
         self.book = flows.FlowBook()
         self._book_lock = threading.Lock()
         self.sightings = collections.OrderedDict()
+        self._idle_since = {}  # queue -> when the monitor first saw it without consumers
         self.queues = []
         self.broker_error = "not polled yet" if management is not None else None
         self.backlogs = {}
@@ -90,7 +91,13 @@ class MonitorApp:
                                  float(item.get("at") or self.clock()))
 
     def on_dead_letter(self, raw, headers, properties, delivery_info):
-        record = dl.record_from_message(raw, headers, properties, delivery_info, self.clock())
+        try:
+            record = dl.record_from_message(raw, headers, properties, delivery_info, self.clock())
+        except Exception as exc:  # noqa: BLE001 - keep what can be kept rather than block the queue
+            log.error("monitor.dead_letter_unparsed", error=repr(exc))
+            record = dl.record_from_message(raw if isinstance(raw, bytes) else str(raw).encode("utf-8", "replace"),
+                                            {}, {}, delivery_info, self.clock())
+            record["reason"], record["error"] = "unparsed_dead_letter", f"{type(exc).__name__}: {exc}"[:500]
         if self.store.add_dead_letter(record):
             with self._book_lock:
                 self.book.dead_lettered(record["department"] or "unknown", record["type"] or "unknown", self.clock())
@@ -120,8 +127,14 @@ class MonitorApp:
         now = self.clock()
         if self.management is not None:
             try:
-                self.queues = self.management.queues()
+                queues = self.management.queues()
                 self.broker_error = None
+                for queue in queues:
+                    if queue["consumers"]:
+                        self._idle_since.pop(queue["name"], None)
+                    else:
+                        queue["idle_for_s"] = round(now - self._idle_since.setdefault(queue["name"], now), 1)
+                self.queues = queues
             except ManagementUnavailable as exc:
                 self.broker_error = str(exc) or "unavailable"
         if self.outboxes is not None:

@@ -89,6 +89,8 @@ def record_from_message(raw, headers, properties, delivery_info, received_at):
     """The stored record of one dead letter (raw body base64, headers and properties as they came)."""
     headers = _plain(dict(headers or {}))
     properties = _plain(dict(properties or {}))
+    if isinstance(raw, str):  # py-amqp hands over a body with a content_encoding already decoded
+        raw = raw.encode(properties.get("content_encoding") or "utf-8", "surrogateescape")
     body, _ = redaction.decode_body(raw, properties.get("content_encoding"))
     queue = headers.get("x-childlink-queue") or (delivery_info or {}).get("routing_key")
     exchange = headers.get("x-childlink-exchange")

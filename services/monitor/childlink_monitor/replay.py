@@ -33,7 +33,7 @@ class Replayer:
                                     transport_options={"confirm_publish": True})
             try:
                 connection.ensure_connection(max_retries=1)
-                self._producer = Producer(connection.channel(), exchange="", auto_declare=False,
+                self._producer = Producer(connection.channel(), auto_declare=False,
                                           on_return=lambda exc, exchange, key, message: self._returned.append(key))
             except Exception:
                 connection.release()

@@ -15,8 +15,10 @@ from nameko.web.handlers import http
 from childlink_common import settings
 from childlink_common.batching import consume_batches
 from childlink_common.consumer import consume_safely
+from childlink_common.flow_notices import StoredNotices
 from childlink_common.ingest import problem
 from childlink_common.logs import configure, get_logger
+from childlink_common.metrics import ServiceMetrics, metrics_response
 from childlink_common.outbox import open_outbox
 from childlink_common.relay import OutboxRelay
 from childlink_common.topology import REFERRAL_EXCHANGE, consumer_queue, referral_queue
@@ -85,6 +87,8 @@ class Backend(DependencyProvider):
 class ReferralService:
     name = "referral"
     backend = Backend()
+    metrics = ServiceMetrics("referral")
+    notices = StoredNotices()  # `timeline.stored` notices for the monitor's end-to-end lag
 
     @property
     def store(self):
@@ -206,6 +210,10 @@ class ReferralService:
         if child_id is None:
             return answer(problem(404, "not_found", "no such child"))
         return json_response(200, {"child_id": child_id})
+
+    @http("GET", "/metrics")
+    def metrics_endpoint(self, request):
+        return metrics_response("referral", outbox_depth=self.backend.outbox.backlog())
 
     @http("GET", "/health")
     def health(self, request):

@@ -30,6 +30,9 @@ class System:
                                  env={**TEST_KEYS, **(env or {}).get(name, {})})
             for name in services
         }
+        if "monitor" in self.processes:  # it polls the others' /health for their outbox backlogs
+            urls = ",".join(f"{n}={p.url}" for n, p in self.processes.items() if n in (*DEPARTMENTS, "referral"))
+            self.processes["monitor"].env.setdefault("MONITOR_HEALTH_URLS", urls)
 
     def __getitem__(self, name):
         return self.processes[name]
