@@ -1,5 +1,6 @@
 """One entry point to check an incoming event: envelope, department, type and payload together."""
 
+import functools
 import uuid
 
 from marshmallow import ValidationError
@@ -51,7 +52,21 @@ def _type_errors(department, type_, version):
 
 
 def _has_lone_surrogate(text):
-    return any("\ud800" <= char <= "\udfff" for char in text)
+    # UTF-8 can encode every code point but a surrogate, so the (C-speed) encode is the test
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+@functools.cache
+def _schema(event_type):
+    """One schema instance per event type, reused: building a marshmallow schema costs more than
+    loading an event with it (schemas keep no state between loads and dumps)."""
+    return event_type.schema()
 
 
 def lone_surrogates(value, path=""):
@@ -106,7 +121,7 @@ def validate_event(raw, department):
     payload = raw.get("payload")
     if event_type is not None and isinstance(payload, dict):
         try:
-            payload = event_type.schema().load(payload)
+            payload = _schema(event_type).load(payload)
         except ValidationError as exc:
             errors.update(flatten(exc.messages, "payload"))
         subject = raw.get("subject") if isinstance(raw.get("subject"), dict) else {}
@@ -120,7 +135,7 @@ def validate_event(raw, department):
         errors["supersedes"] = ["an event cannot supersede itself"]
     if errors:
         raise ContractError(errors)
-    envelope["payload"] = event_type.schema().dump(payload)
+    envelope["payload"] = _schema(event_type).dump(payload)
     normalised = _envelope.dump(envelope)
     normalised.setdefault("correlation_id", normalised["event_id"])
     return normalised
