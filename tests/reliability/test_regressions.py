@@ -32,3 +32,32 @@ def test_settling_a_message_on_a_dropped_connection_does_not_raise(action, error
 def test_settling_still_raises_what_is_not_a_lost_connection():
     with pytest.raises(ValueError):
         DecodeSafeQueueConsumer().ack_message(_message(ValueError("a bug, not an outage")))
+
+
+def test_concurrent_dead_letters_are_published_one_at_a_time(monkeypatch):
+    """Scenario 5 (a burst of poison): workers of one consumer dead-lettered at the same moment on
+    the DeadLetterPublisher's one connection; their confirm waits read the socket together, eventlet
+    refused ("Second simultaneous read on fileno ..."), the publishes failed and the messages were
+    requeued, some after their dead letter had already been published."""
+    import eventlet
+
+    from childlink_common import dead_letters
+
+    inside, most = [0], [0]
+
+    class SlowProducer:
+        def publish(self, *args, **kwargs):
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+            eventlet.sleep(0.01)  # waiting for the broker's confirm: other green threads run
+            inside[0] -= 1
+
+    publisher = dead_letters.DeadLetterPublisher("memory://")
+    monkeypatch.setattr(publisher, "_ready_producer", lambda: SlowProducer())
+    message = SimpleNamespace(headers={}, delivery_info={}, properties={"message_id": "m"}, body=b"{}",
+                              content_type="application/json", content_encoding="utf-8")
+    pool = eventlet.GreenPool()
+    for n in range(5):
+        pool.spawn(publisher.publish, message, "q", "max_attempts", RuntimeError(str(n)), 5)
+    pool.waitall()
+    assert most[0] == 1

@@ -1,6 +1,7 @@
 """What a dead letter carries, built from the message that failed: body, headers and why it failed."""
 
 import datetime as dt
+import threading
 import traceback
 
 from kombu import Connection, Producer
@@ -42,6 +43,9 @@ class DeadLetterPublisher:
         self._connection = None
         self._producer = None
         self._returned = []
+        # One publish at a time: every worker of a consumer shares this connection, and two waiting
+        # for their confirms on one socket at once break it ("Second simultaneous read on fileno").
+        self._lock = threading.Lock()
 
     def _ready_producer(self):
         if self._producer is None:
@@ -52,14 +56,15 @@ class DeadLetterPublisher:
         return self._producer
 
     def publish(self, message, queue_name, reason, exc, attempts):
-        try:
-            self._returned.clear()
-            publish_dead_letter(self._ready_producer(), message, queue_name, reason, exc, attempts)
-            if self._returned:
-                raise DeadLetterUnroutable(f"dead letter for {queue_name} reached no queue")
-        except Exception:
-            self.close()
-            raise
+        with self._lock:
+            try:
+                self._returned.clear()
+                publish_dead_letter(self._ready_producer(), message, queue_name, reason, exc, attempts)
+                if self._returned:
+                    raise DeadLetterUnroutable(f"dead letter for {queue_name} reached no queue")
+            except Exception:
+                self.close()
+                raise
 
     def close(self):
         connection, self._connection, self._producer = self._connection, None, None
