@@ -59,9 +59,13 @@ class Name:
 
 
 def strip_title(text):
-    """`ด.ช. ธนากร` -> `ธนากร`; a title alone (or a name that is only a title) is kept as it is."""
-    stripped = _TITLE.sub("", text, count=1)
-    return stripped if len(stripped.strip()) >= 2 else text
+    """`ด.ช. ธนากร` -> `ธนากร` (and `ด.ช.นายธนากร` -> `ธนากร`); a title alone, or one that would leave
+    less than two letters, is kept."""
+    while True:
+        stripped = _TITLE.sub("", text, count=1)
+        if stripped == text or len(stripped.strip()) < 2:
+            return text
+        text = stripped
 
 
 @functools.lru_cache(maxsize=NAME_CACHE)
@@ -69,8 +73,12 @@ def name(raw):
     """The comparable forms of one name, or None when nothing is left of it."""
     if not raw or not raw.strip():
         return None
-    text = strip_title(raw.translate(_ZERO_WIDTH))
-    clean = thai_normalize(_NOT_NAME.sub("", text))
+    clean = thai_normalize(_NOT_NAME.sub("", strip_title(raw.translate(_ZERO_WIDTH))))
+    for _ in range(4):  # until nothing changes: taking spaces out can bring a title to the front, and
+        again = thai_normalize(_NOT_NAME.sub("", strip_title(clean)))  # normalize is not always idempotent
+        if again == clean:
+            break
+        clean = again
     if not clean:
         return None
     if _THAI.search(clean):
