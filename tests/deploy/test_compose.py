@@ -419,8 +419,9 @@ def test_a_department_may_configure_and_consume_nothing(permissions, department)
 def test_referral_reads_its_queues_and_writes_referral_events_and_the_dlx(permissions):
     grant = permissions["referral"]
     assert_can_run_declare_all(grant, "referral")  # its consumer runs declare_all on connect
-    for name in referral_queue_names():
+    for name in (*referral_queue_names(), "referral.referral.events"):  # and its own events, read back
         assert allows(grant["read"], name), name
+        assert allows(grant["configure"], name) and allows(grant["write"], name), name
     assert allows(grant["write"], "referral.events")
     assert allows(grant["write"], topology.DEAD_LETTER_EXCHANGE)
     for department in DEPARTMENTS:
@@ -431,12 +432,25 @@ def test_referral_reads_its_queues_and_writes_referral_events_and_the_dlx(permis
             assert allows(grant[kind], name), (kind, name)
 
 
-def test_monitor_reads_only_the_dead_letters(definitions, permissions):
+def test_monitor_taps_reads_dead_letters_and_replays_but_touches_no_event_queue(definitions, permissions):
+    """The monitor (childlink_monitor.tap/replay) keeps its own tap queues on every events exchange,
+    reads the dead letters, replays one through the default exchange, and answers RPC."""
     grant = permissions["monitor"]
-    for name in all_resource_names():
-        for kind in ("configure", "write"):
-            assert not allows(grant[kind], name), (kind, name)
-        assert allows(grant["read"], name) == (name == topology.DEAD_LETTER_QUEUE), name
+    taps = [f"monitor.{source}.events" for source in (*DEPARTMENTS, "referral")]
+    for name in taps:
+        for kind in ("configure", "write", "read"):
+            assert allows(grant[kind], name), (kind, name)
+    for exchange in topology_exchanges():
+        assert not allows(grant["configure"], exchange.name), exchange.name
+        assert not allows(grant["write"], exchange.name), exchange.name
+        assert allows(grant["read"], exchange.name) == exchange.name.endswith(".events"), exchange.name
+    assert allows(grant["read"], topology.DEAD_LETTER_QUEUE)
+    assert allows(grant["write"], "amq.default")  # replay: to the failed queue by name
+    for name in referral_queue_names():
+        assert not allows(grant["read"], name) and not allows(grant["configure"], name), name
+    for name in ("nameko-rpc", "rpc-monitor"):
+        for kind in ("configure", "write", "read"):
+            assert allows(grant[kind], name), (kind, name)
     monitor = next(u for u in definitions["users"] if u["name"] == "monitor")
     assert monitor["tags"] == ["monitoring"]
 
@@ -456,7 +470,7 @@ def test_gateway_may_only_call_rpc(permissions):
     for kind in ("configure", "write", "read"):
         assert allows(grant[kind], "nameko-rpc"), kind
         assert allows(grant[kind], "rpc.reply-gateway-0b6f"), kind
-        for name in all_resource_names() - {"nameko-rpc"}:
+        for name in all_resource_names() - {"nameko-rpc"} | {"rpc-monitor", "monitor.health.events"}:
             assert not allows(grant[kind], name), (kind, name)
 
 

@@ -152,10 +152,25 @@ def test_the_referral_and_monitor_users_read_what_they_need_and_no_more(broker):
         assert message is not None
         with pytest.raises(AccessRefused):
             connection.channel().basic_get(topology.DEAD_LETTER_QUEUE)
+    with Connection(broker.uri("referral")) as connection:  # its own events, read back
+        own = topology.consumer_queue("referral.referral.events", topology.REFERRAL_EXCHANGE, "referral.#")
+        own(connection.channel()).declare()
     with Connection(broker.uri("monitor")) as connection:
         assert connection.channel().basic_get(topology.DEAD_LETTER_QUEUE) is None  # allowed, empty
+        channel = connection.channel()  # its tap on a department's flow
+        channel.queue_declare("monitor.health.events", durable=True, auto_delete=False,
+                              arguments={"x-queue-type": "quorum"})
+        channel.queue_bind("monitor.health.events", "health.events", "#")
         with pytest.raises(AccessRefused):
             connection.channel().basic_get("referral.health.events")
+        with pytest.raises(AccessRefused):
+            connection.channel().queue_delete("referral.health.events")
+    # replay: the monitor sends a dead letter back to its queue through the default exchange
+    with Connection(broker.uri("monitor"), transport_options={"confirm_publish": True}) as connection:
+        Producer(connection.channel(), auto_declare=False).publish(
+            b"{}", exchange="", routing_key="referral.health.events", retry=False)
+    with pytest.raises(AccessRefused):
+        publish(broker.uri("monitor"), "health.events")  # but no department's exchange
     # KEDA sees queue depths through the management API, and may not touch a message
     queues = requests.get(f"{API}/queues/{quote(broker.vhost, safe='')}", timeout=10,
                           auth=(broker.login("keda"), broker.passwords["keda"]))

@@ -211,6 +211,8 @@ def test_production_runs_several_replicas_and_referral_is_left_to_keda(overlays)
     for name, deployment in deployments.items():
         if name == "referral":
             assert "replicas" not in deployment["spec"], "KEDA owns the referral replica count"
+        elif name == "monitor":
+            assert deployment["spec"]["replicas"] == 1, "one monitor (see apps/monitor.yaml)"
         else:
             assert deployment["spec"]["replicas"] >= 2, name
     scaled = one(overlays["production"], "ScaledObject", "referral")
@@ -260,6 +262,11 @@ def test_each_service_logs_in_as_its_own_broker_and_database_user(rendered):
             assert env["AMQP_DECLARE_TOPOLOGY"]["value"] == "passive", name
             assert env[f"{name.upper()}_API_KEYS"]["valueFrom"]["secretKeyRef"]["name"] == (
                 "childlink-api-keys")
+    monitor = {i["name"]: i for i in container_of(one(docs, "Deployment", "monitor"))["env"]}
+    assert monitor["MANAGEMENT_URL"]["value"].startswith("$(RABBITMQ_MANAGEMENT_SCHEME)://monitor:$(AMQP_PASSWORD)@")
+    for pair in monitor["MONITOR_HEALTH_URLS"]["value"].split(","):
+        name, url = pair.split("=")
+        assert url == f"http://{name}:{SERVICES[name]}", pair
     gateway = {i["name"]: i for i in container_of(one(docs, "Deployment", "gateway"))["env"]}
     assert gateway["GATEWAY_SECRET_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "childlink-gateway"
 
