@@ -115,7 +115,7 @@ def named_cases():
         ("malformed JSON", "health", b'{"event_id": "abc", ', 400, {"": "not valid JSON"}),
         ("not UTF-8", "health", b"[{\"type\": \"\xc3\x28\"}]", 400, {"": "not valid JSON"}),
         ("JSON nested 100000 deep", "health", b"[" * 100_000 + b"]" * 100_000, 400, {"": "nested too deeply"}),
-        ("oversized body", "health", b"[" + b" " * (MAX_BODY + 10) + b"]", 413, {"": "bytes"}),
+        ("oversized body", "health", b"[" + b" " * (MAX_BODY + 10) + b"]", 413, {"": "too_large"}),
         ("too many events in one request", "health", _json([_health() for _ in range(1001)]), 413,
          {"": "at most"}),
     ]

@@ -1,11 +1,14 @@
 """Fixtures for the reliability suite: one private RabbitMQ node for the session (never the shared
 one), and per scenario a fresh vhost and data folder with the real services on them."""
 
+import signal
+
 import pytest
 
 from childlink_common.testing.private_broker import PrivateBroker, available
 
-from .harness import SCALE, fresh_run
+from .harness import SCALE, dataset, fresh_run
+from .reference import reference_timelines
 
 
 def pytest_report_header(config):
@@ -16,12 +19,25 @@ def pytest_report_header(config):
 def private_broker():
     if not available():
         pytest.fail("the reliability suite starts a RabbitMQ node of its own: install rabbitmq-server")
+    # SIGTERM (a CI timeout, `kill`): unwind like Ctrl-C, so every fixture tears down what it started
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     broker = PrivateBroker()
     broker.start()
     try:
         yield broker
     finally:
         broker.stop()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@pytest.fixture(scope="session")
+def reference():
+    """What an undisturbed run of the dataset ends with (timelines, standing referrals), made once."""
+    return reference_timelines(dataset().events)
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ import requests
 from kombu import Connection, Exchange, Producer
 
 from childlink_common import topology
+from childlink_common.testing.private_broker import Watchdog
 from childlink_common.testing.services import DEPARTMENTS, SERVICES, STAFF_KEY, System, api_key
 from childlink_tools.client import IngestClient, IngestError
 from childlink_tools.dataset import generate_dataset
@@ -31,14 +32,13 @@ from childlink_tools.dataset import generate_dataset
 SCALE = os.environ.get("RELIABILITY_SCALE", "short")
 # children: simulated children per scenario (about 35 events each); rate: events/s the stream sends
 SIZES = {
-    "short": {"children": 24, "rate": 150, "burst": 40, "store_outage_s": 8, "fuzz_examples": 150,
-              "http_fuzz_examples": 40},
-    "full": {"children": 120, "rate": 200, "burst": 300, "store_outage_s": 30, "fuzz_examples": 1500,
-             "http_fuzz_examples": 300},
+    "short": {"children": 10, "seed": 20261103, "rate": 60, "burst": 40, "store_outage_s": 8,
+              "fuzz_examples": 150, "http_fuzz_examples": 40},
+    "full": {"children": 60, "seed": 20261101, "rate": 80, "burst": 300, "store_outage_s": 30,
+             "fuzz_examples": 1500, "http_fuzz_examples": 300},
 }
 SIZE = SIZES[SCALE]
 NOW = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
-SEED = 20261101
 ARTIFACTS = Path(os.environ.get("RELIABILITY_ARTIFACTS", Path(__file__).resolve().parents[2] / "var" / "reliability"))
 # Byte-code cached outside the source tree: a service process starts in ~1 s instead of ~3 s here
 # (this machine sets PYTHONDONTWRITEBYTECODE, so every start would compile everything again).
@@ -49,9 +49,10 @@ CONSUMER_QUEUES = [topology.referral_queue(d).name for d in DEPARTMENTS]
 _datasets = {}
 
 
-def dataset(children=None, seed=SEED):
-    """The simulator's events and ground truth, made once per size and seed."""
-    key = (children or SIZE["children"], seed)
+def dataset(children=None, seed=None):
+    """The simulator's events and ground truth, made once per size and seed. The default seeds give
+    corrections and retractions to reorder (scenario 4)."""
+    key = (children or SIZE["children"], seed or SIZE["seed"])
     if key not in _datasets:
         _datasets[key] = generate_dataset(key[0], seed, NOW)
     return _datasets[key]
@@ -105,6 +106,7 @@ class Run:
         env = {name: {**FAST_START, **(env or {}).get(name, {})} for name in services}
         self.system = System(self.amqp_uri, self.work_dir, services=services, env=env)
         self.accepted = {}  # event_id -> department, every id answered 202
+        self.accepted_pairs = set()  # (department, event_id): each is stored and published once
         self.answers = Counter()  # "accepted", "duplicate", "rejected", "failed"
         self.sent = 0
         self._lock = threading.Lock()
@@ -116,12 +118,20 @@ class Run:
         names = list(names or self.system.processes)
         for name in names:
             self.system[name].start()
+            Watchdog.get().watch(self.system[name].process.pid, "nameko run")
         for name in names:
             self.system[name].wait_healthy(90)
         return self
 
+    def restart(self, name):
+        """Start a service again (after a kill), on the same port and data folder."""
+        return self.start([name])
+
     def stop(self):
         self.system.stop()
+        for process in self.system.processes.values():
+            if process.process is not None:
+                Watchdog.get().forget(process.process.pid)
 
     def logs_tail(self, chars=3000):
         return "\n".join(f"----- {name} log (tail) -----\n{process.logs()[-chars:]}"
@@ -136,6 +146,7 @@ class Run:
                 for item in answer["accepted"]:
                     self.answers[item["status"]] += 1
                     self.accepted[item["event_id"]] = department
+                    self.accepted_pairs.add((department, item["event_id"]))
             elif error is not None:
                 kind = "rejected" if error.status and 400 <= error.status < 500 else "failed"
                 self.answers[kind] += len(events)
@@ -283,6 +294,21 @@ class Run:
             result[(centre_id,)] = normalise_view(self.timeline(centre_id))
         return result
 
+    def referrals(self):
+        """{child keys: normalised referrals}, from the referral store (read-only)."""
+        rows = self._read("SELECT child_id, doc FROM referrals") or []
+        docs = {}
+        for child_id, doc in rows:
+            docs.setdefault(child_id, []).append(json.loads(doc))
+        keys = self.children()
+        standing = {tuple(keys.get(child_id, [child_id])): normalise_referrals(found)
+                     for child_id, found in docs.items()}
+        return {key: found for key, found in standing.items() if found}
+
+    def referral_counts(self):
+        rows = self._read("SELECT status, COUNT(*) FROM referrals GROUP BY status") or []
+        return dict(rows)
+
     # --- waiting and counting -------------------------------------------------------------------------
 
     def missing(self, ids=None):
@@ -381,6 +407,22 @@ class Stream:
             raise TimeoutError("stream did not finish")
         if self.error:
             raise self.error
+
+
+def normalise_referrals(referrals):
+    """The referrals that stand for a child, without ids and times that differ between two correct runs.
+
+    Left out: those the rules raised and then withdrew themselves (cancelled, withdrawn_by_rules). They
+    are the trace of the order events arrived in (an immunisation looks overdue until the dose recorded
+    late arrives), so two correct runs that took events in different orders differ in them; what the
+    child's state calls for, the standing referrals, must not."""
+    return sorted(
+        (json.loads(json.dumps({
+            "rule_key": r["rule_key"], "reason": r["reason"], "status": r["status"],
+            "from": r["from"].get("department"), "to": r["to"].get("department"),
+            "to_facility": r["to"].get("facility"), "source_event_ids": sorted(r["source_event_ids"]),
+        })) for r in referrals if not r.get("withdrawn_by_rules")),
+        key=lambda r: (r["rule_key"], r["status"]))
 
 
 def normalise_view(view):

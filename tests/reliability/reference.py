@@ -10,9 +10,11 @@ from pathlib import Path
 from childlink_contracts import validate_event
 from childlink_referral.intake import take_in
 from childlink_referral.queries import timeline_view
+from childlink_common.outbox.sqlite_store import SqliteOutbox
 from childlink_referral.store.sqlite_store import SqliteTimelineStore
+from childlink_referral.workflow import Referrals
 
-from .harness import normalise_view
+from .harness import normalise_referrals, normalise_view
 
 
 def as_published(department, event):
@@ -21,13 +23,19 @@ def as_published(department, event):
 
 
 def reference_timelines(events):
-    """[(department, event)] -> {child keys: normalised timeline}, as Run.timelines() gives them."""
+    """[(department, event)] -> ({child keys: normalised timeline}, {child keys: normalised referrals}),
+    as Run.timelines() and Run.referrals() give them."""
     with tempfile.TemporaryDirectory() as folder:
         store = SqliteTimelineStore(Path(folder) / "reference.sqlite3")
-        store.db.read("PRAGMA synchronous=OFF")  # a scratch copy: no need to survive a power cut
+        outbox = SqliteOutbox(Path(folder) / "reference-outbox.sqlite3")
+        for scratch in (store, outbox):  # a scratch copy: no need to survive a power cut
+            scratch.db.read("PRAGMA synchronous=OFF")
+        referrals = Referrals(store, outbox)
         try:
             for department, event in events:
-                take_in(store, as_published(department, event), department)
+                intake = take_in(store, as_published(department, event), department)
+                if not intake.child_id.startswith("centre:"):
+                    referrals.reconcile_child(intake.child_id)
             keys = {}
             for row in store.db.read("SELECT child_id, key FROM child_keys"):
                 keys.setdefault(row["child_id"], []).append(row["key"])
@@ -36,9 +44,15 @@ def reference_timelines(events):
                 result[tuple(sorted(child_keys))] = _json(normalise_view(timeline_view(store, child_id)))
             for row in store.db.read("SELECT DISTINCT child_id FROM timeline WHERE child_id LIKE 'centre:%'"):
                 result[(row["child_id"],)] = _json(normalise_view(timeline_view(store, row["child_id"])))
-            return result
+            by_child = {}
+            for child_id, child_keys in keys.items():
+                found = normalise_referrals(store.referrals_of_child(child_id))
+                if found:
+                    by_child[tuple(sorted(child_keys))] = found
+            return result, by_child
         finally:
             store.close()
+            outbox.close()
 
 
 def _json(value):

@@ -134,7 +134,8 @@ def http_run(private_broker):
 
 def _post(run, department, raw, key=None):
     return requests.post(f"{run.system[department].url}/v1/events", data=raw, timeout=60,
-                         headers={"X-API-Key": key or api_key(department), "Content-Type": "application/json"})
+                         headers={"X-API-Key": api_key(department) if key is None else key,
+                                  "Content-Type": "application/json"})
 
 
 def _ids_in(raw):
@@ -192,8 +193,9 @@ def test_fuzzed_requests_over_http(http_run):
         if response.status_code == 202:
             for item in body["accepted"]:
                 run.accepted[item["event_id"]] = department
-        else:
-            _not_stored(run, department, _ids_in(raw))
+                run.accepted_pairs.add((department, item["event_id"]))
+        else:  # ids accepted by an earlier request are stored, rightly
+            _not_stored(run, department, [i for i in _ids_in(raw) if i not in run.accepted])
 
     round_trip()
     started = time.monotonic()
@@ -207,6 +209,7 @@ def test_fuzzed_requests_over_http(http_run):
     figures.save()
     assert waited is not None, f"accepted events missing after {time.monotonic() - started:.0f}s"
     assert figures.lost == 0
-    # nothing published but what was accepted: each accepted event confirmed once, nothing else
-    assert figures.confirmed == figures.accepted, figures
+    # nothing published but what was accepted: each accepted event confirmed once, nothing else.
+    # (Counted per department: hypothesis may send one event_id to two departments; each stores it.)
+    assert figures.confirmed == len(run.accepted_pairs), figures
     assert figures.dead_lettered == 0

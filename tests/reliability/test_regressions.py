@@ -61,3 +61,30 @@ def test_concurrent_dead_letters_are_published_one_at_a_time(monkeypatch):
         pool.spawn(publisher.publish, message, "q", "max_attempts", RuntimeError(str(n)), 5)
     pool.waitall()
     assert most[0] == 1
+
+
+def test_a_failed_attempt_gives_its_worker_back_at_once():
+    """Scenario 5 (a burst of poison, on the probe consumer): each failed attempt slept
+    RETRY_PAUSE_S x attempt (0.2 s x n) inside the worker before requeueing, so a burst of 40 failing
+    messages held the workers and the prefetch and the healthy messages behind them went 4-7x slower.
+    The pause is now short and taken in a managed thread of its own."""
+    import time
+
+    from kombu import Queue
+
+    from childlink_common import consumer as consumer_module
+    from childlink_common.consumer import DeadLetteringConsumer
+
+    entry = DeadLetteringConsumer(Queue("reliability.regression"))
+    spawned, requeued = [], []
+    entry.container = SimpleNamespace(spawn_managed_thread=spawned.append)
+    entry.queue_consumer = SimpleNamespace(requeue_message=requeued.append, ack_message=None)
+    message = SimpleNamespace(headers={"x-delivery-count": 3}, properties={"message_id": "m"})
+    error = RuntimeError("a handler bug")
+    started = time.monotonic()
+    entry.handle_result(message, {}, 0, None, exc_info=(RuntimeError, error, None))
+    assert time.monotonic() - started < 0.05  # no pause in the worker
+    assert requeued == [] and len(spawned) == 1
+    spawned[0]()
+    assert requeued == [message]
+    assert consumer_module.RETRY_PAUSE_S * (consumer_module.topology.MAX_ATTEMPTS - 1) <= 0.25

@@ -11,7 +11,9 @@ folder. It runs as the current user with HOME in that folder; its Erlang cookie 
 the shared node's (/var/lib/rabbitmq/.erlang.cookie) when that can be read, so the system wrapper
 `rabbitmqctl -n childlink-rel-...@localhost status` works too. The shared node's cookie, config and
 files are only read, never written. `stop()` (also run at exit and on context exit) halts the node
-with rabbitmqctl, then kills the whole process group, then removes the folder.
+with rabbitmqctl, then kills the whole process group, then removes the folder; and should the test
+process die before it can (SIGKILL, a crash), a watchdog process notices its stdin close and kills
+the node and removes the folder (`Watchdog`: tests can register their own child processes with it).
 
 The node name is `childlink-rel-<pid>@localhost`: registered with the machine's epmd, it never
 collides with `rabbit@localhost` or another run's private node.
@@ -25,6 +27,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -61,6 +64,70 @@ def available():
     except RuntimeError:
         return False
     return True
+
+
+WATCHDOG = r"""
+import os, shutil, signal, sys
+watched, folders = {}, set()
+for line in sys.stdin:  # EOF: whoever started us is gone, however it died (even SIGKILL)
+    verb, _, what = line.rstrip("\n").partition(" ")
+    if verb == "pid":
+        pid, _, marker = what.partition(" ")
+        watched[int(pid)] = marker
+    elif verb == "unpid":
+        watched.pop(int(what), None)
+    elif verb == "dir":
+        folders.add(what)
+    elif verb == "undir":
+        folders.discard(what)
+for pid, marker in watched.items():
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:  # still ours, not a reused pid?
+            if marker.encode() not in handle.read().replace(b"\0", b" "):
+                continue
+        os.killpg(pid, signal.SIGKILL) if os.getpgid(pid) == pid else os.kill(pid, signal.SIGKILL)
+    except (OSError, ProcessLookupError):
+        pass
+for folder in folders:
+    shutil.rmtree(folder, ignore_errors=True)
+"""
+
+
+class Watchdog:
+    """A small process that outlives its parent by a moment: when the parent's end of its stdin closes
+    (the test process exited, crashed or was SIGKILLed), it kills every process still registered
+    (checking the command line first, so a reused pid is left alone) and removes the folders. Normal
+    teardown unregisters as it stops things, so the watchdog then has nothing left to do."""
+
+    _instance = None
+
+    def __init__(self):
+        self.process = subprocess.Popen([sys.executable, "-c", WATCHDOG], stdin=subprocess.PIPE, text=True,
+                                        start_new_session=True, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+
+    @classmethod
+    def get(cls):
+        if cls._instance is None or cls._instance.process.poll() is not None:
+            cls._instance = cls()
+        return cls._instance
+
+    def _tell(self, line):
+        with contextlib.suppress(OSError, ValueError):
+            self.process.stdin.write(line + "\n")
+            self.process.stdin.flush()
+
+    def watch(self, pid, marker):
+        self._tell(f"pid {pid} {marker}")
+
+    def forget(self, pid):
+        self._tell(f"unpid {pid}")
+
+    def watch_dir(self, path):
+        self._tell(f"dir {path}")
+
+    def forget_dir(self, path):
+        self._tell(f"undir {path}")
 
 
 class PrivateBroker:
@@ -139,6 +206,9 @@ class PrivateBroker:
         )
         stdout.close()
         atexit.register(self.stop)
+        self.watchdog = Watchdog.get()
+        self.watchdog.watch(self.process.pid, "rabbitmq-server")  # its process group: the node with it
+        self.watchdog.watch_dir(str(self.dir))
         try:
             self.wait_until_ready(timeout)
         except BaseException:
@@ -202,9 +272,13 @@ class PrivateBroker:
                 self.process.wait(10)
         with contextlib.suppress(Exception):
             atexit.unregister(self.stop)
+        if self.process is not None:
+            self.watchdog.forget(self.process.pid)
         if os.environ.get("CHILDLINK_KEEP_BROKER_DIR"):
+            self.watchdog.forget_dir(str(self.dir))
             return
         shutil.rmtree(self.dir, ignore_errors=True)
+        self.watchdog.forget_dir(str(self.dir))
 
     def __enter__(self):
         return self.start()
