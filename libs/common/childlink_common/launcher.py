@@ -8,6 +8,7 @@
 import argparse
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -17,7 +18,8 @@ import requests
 from . import settings
 from .processes import REPO_ROOT, ServiceProcess
 
-PORTS = {"social": 8101, "education": 8102, "health": 8103, "medical": 8104, "referral": 8105, "monitor": 8106}
+PORTS = {"social": 8101, "education": 8102, "health": 8103, "medical": 8104, "referral": 8105, "gateway": 8100,
+         "monitor": 8106}
 RUN_DIR = REPO_ROOT / "var" / "run"
 LOG_DIR = REPO_ROOT / "var" / "log"
 
@@ -56,6 +58,14 @@ def up():
         print(f"{process.service:10} up on {process.url} (log: {process.log_path.relative_to(REPO_ROOT)})")
     store = "MongoDB at MONGO_URI" if settings.mongo_uri() else f"embedded SQLite in {data_dir}"
     print(f"store: {store}")
+    seed_gateway_users(data_dir)
+
+
+def seed_gateway_users(data_dir):
+    """Demo staff users for the gateway's pages, once: new passwords are printed, existing users kept."""
+    env = {**os.environ, "CHILDLINK_DATA_DIR": str(data_dir)}
+    subprocess.run([sys.executable, "-m", "childlink_gateway.seed"], env=env, cwd=str(REPO_ROOT), check=True)
+    print(f"staff pages: http://127.0.0.1:{PORTS['gateway']}/")
 
 
 def down(grace=15):

@@ -59,7 +59,7 @@ def _number(value):
         number = float(value)
     except (TypeError, ValueError):
         return None
-    return number if number == number and abs(number) != float("inf") else None
+    return number if math.isfinite(number) else None
 
 
 def _age(row, birth_date):

@@ -22,7 +22,7 @@ def parse(value):
     try:
         if len(text) == 10:
             return dt.date.fromisoformat(text)
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = dt.datetime.fromisoformat(text)  # Python >= 3.11 reads a trailing Z
     except ValueError:
         return None
     return parse(moment)

@@ -8,9 +8,8 @@ slow (`timeout`), or crashing (`error`). A page never sees an exception from her
 import time
 
 import eventlet
-from nameko.exceptions import MethodNotFound, RemoteError, UnknownService
-
 from childlink_common.logs import get_logger
+from nameko.exceptions import MethodNotFound, RemoteError, UnknownService
 
 log = get_logger(__name__)
 DEFAULT_TIMEOUT_S = 10.0

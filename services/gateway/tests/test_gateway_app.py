@@ -112,7 +112,7 @@ def test_language_can_be_switched_before_sign_in(browser):
 def test_the_inbox_passes_the_viewer_and_filters_and_lists_what_referral_answers(browser, referral):
     browser.sign_in("hc.somsri")
     page = text(browser.get("/referrals?status=open&district=1001&overdue=1&department=medical"))
-    name, viewer, filters, page_no, size = calls(referral, "list_referrals")[-1]
+    _, viewer, filters, page_no, size = calls(referral, "list_referrals")[-1]
     assert viewer == {"user_id": "u-hc.somsri", "role": "health_centre_staff", "department": "health",
                       "facility": "HC-1001-01", "district": "1001"}
     assert filters == {"status": ["requested", "accepted", "scheduled", "in_progress"], "district": "1001",

@@ -1,8 +1,15 @@
 """What the pages make of the referral service's answers: filters, DSPM grid, immunisations, timeline lines."""
 
 from childlink_gateway.fake_referral import sample_child
-from childlink_gateway.pages import (OPEN_STATUSES, dspm_grid, immunisation_rows, inbox_query, mask_national_id,
-                                     page_count, timeline_summary)
+from childlink_gateway.pages import (
+    OPEN_STATUSES,
+    dspm_grid,
+    immunisation_rows,
+    inbox_query,
+    mask_national_id,
+    page_count,
+    timeline_summary,
+)
 
 
 def test_the_inbox_shows_open_referrals_unless_asked_otherwise():

@@ -9,6 +9,7 @@ from ..processes import ServiceProcess
 
 DEPARTMENTS = ("social", "education", "health", "medical")
 SERVICES = (*DEPARTMENTS, "referral")
+WITH_GATEWAY = (*SERVICES, "gateway")  # the staff web pages too: System(..., services=WITH_GATEWAY)
 STAFF_KEY = "test-staff-key"
 
 
@@ -16,7 +17,8 @@ def api_key(department):
     return f"test-{department}-key"
 
 
-TEST_KEYS = {**{f"{d.upper()}_API_KEYS": api_key(d) for d in DEPARTMENTS}, "REFERRAL_API_KEYS": STAFF_KEY}
+TEST_KEYS = {**{f"{d.upper()}_API_KEYS": api_key(d) for d in DEPARTMENTS}, "REFERRAL_API_KEYS": STAFF_KEY,
+             "GATEWAY_SECRET_KEY": "test-gateway-session-key"}
 
 
 class System:

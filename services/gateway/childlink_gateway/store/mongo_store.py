@@ -4,10 +4,9 @@ Single-document writes only. Username uniqueness rests on a unique index, so two
 cannot create the same login twice.
 """
 
+from childlink_common.mongo import SERVER_SELECTION_TIMEOUT_MS, connect, unavailable_as_store_error
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
-
-from childlink_common.mongo import SERVER_SELECTION_TIMEOUT_MS, connect, unavailable_as_store_error
 
 FILTER_FIELDS = ("user_id", "action", "target_id", "outcome")
 
