@@ -71,7 +71,7 @@ class System:
         return requests.get(f"{self[department].url}/health", timeout=10).json()["outbox_backlog"]
 
 
-def wait_until(predicate, timeout=30, interval=0.2, message="condition"):
+def wait_until(predicate, timeout=60, interval=0.2, message="condition"):
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
