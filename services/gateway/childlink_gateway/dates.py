@@ -1,6 +1,7 @@
 """Dates on display: Bangkok time, Thai or English month names, Buddhist era (BE = CE + 543) or CE."""
 
 import datetime as dt
+import functools
 
 BANGKOK = dt.timezone(dt.timedelta(hours=7), "ICT")
 BE_OFFSET = 543
@@ -36,6 +37,24 @@ def year_text(year, lang, era):
 
 def format_date(value, lang="th", era="be"):
     """'5 มี.ค. 2567' / '5 Mar 2024'. Text that is not a date is shown as it is."""
+    if isinstance(value, str):
+        return _format_text(value, lang, era, False)
+    return _format_date(value, lang, era)
+
+
+def format_datetime(value, lang="th", era="be"):
+    if isinstance(value, str):
+        return _format_text(value, lang, era, True)
+    return _format_datetime(value, lang, era)
+
+
+@functools.lru_cache(maxsize=4096)
+def _format_text(value, lang, era, with_time):
+    """A page shows the same instants many times (a timeline, a schedule): parse each once."""
+    return (_format_datetime if with_time else _format_date)(value, lang, era)
+
+
+def _format_date(value, lang, era):
     moment = parse(value)
     if moment is None:
         return "" if value in (None, "") else str(value)
@@ -43,11 +62,11 @@ def format_date(value, lang="th", era="be"):
     return f"{moment.day} {months[moment.month - 1]} {year_text(moment.year, lang, era)}"
 
 
-def format_datetime(value, lang="th", era="be"):
+def _format_datetime(value, lang, era):
     moment = parse(value)
     if not isinstance(moment, dt.datetime):
-        return format_date(value, lang, era)
-    return f"{format_date(moment, lang, era)} {moment:%H:%M}"
+        return _format_date(value, lang, era)
+    return f"{_format_date(moment, lang, era)} {moment:%H:%M}"
 
 
 def age_in_months(birth, on):
