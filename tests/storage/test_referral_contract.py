@@ -209,6 +209,23 @@ class ReferralContract:
             [f"r-{n:03d}" for n in range(5)], [f"r-{n:03d}" for n in range(5, 10)], ["r-010", "r-011"]]
         assert store.find_referrals([], 20, 5) == (12, [])
 
+    def test_find_pages_through_either_side_in_due_order_each_referral_once(self, store):
+        """An inbox is referrals from OR to a facility; one raised by the facility for itself is on both
+        sides and must be counted and listed once; pages interleave both sides by due date."""
+        for n in range(30):
+            side = n % 3  # from the centre, to the centre, or both (a re-screen it raised for itself)
+            store.insert_referral(referral(
+                n, due_by=f"2026-04-{1 + (n * 7) % 28:02d}T00:00:{n:02d}.000000Z",
+                from_=("health", "HC-1001-01" if side != 1 else "HC-1002-01", "1001"),
+                to=("health", "HC-1001-01", "1001") if side != 0 else ("medical", "HOSP-1008", "1008")))
+        scope = [[{"from_facility": "HC-1001-01"}, {"to_facility": "HC-1001-01"}], [{"status": OPEN}]]
+        pages = [store.find_referrals(scope, offset, 7) for offset in range(0, 35, 7)]
+        assert {total for total, _ in pages} == {30}
+        listed = [r for _, items in pages for r in items]
+        assert len(listed) == 30 and len(set(ids(listed))) == 30
+        assert [(r["due_by"], r["referral_id"]) for r in listed] == sorted((r["due_by"], r["referral_id"])
+                                                                            for r in listed)
+
     def test_find_matches_nothing_for_an_unknown_value(self, inbox):
         assert inbox.find_referrals([[{"to_facility": "HOSP-9999"}]], 0, 50) == (0, [])
 
