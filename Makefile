@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen --no-sync
 N ?= 20
 PYTEST_ARGS ?=
 
-.PHONY: help install system-packages broker run up stop down status simulate test test-fast lint contracts clean bench-identity
+.PHONY: help install system-packages broker run up stop down status simulate test test-fast lint contracts clean bench-identity bench
 
 help:
 	@echo "make run       install, start RabbitMQ if needed, start every service, simulate $(N) children, print URLs"
@@ -18,6 +18,7 @@ help:
 	@echo "make simulate N=200   drive the running ingest APIs with N simulated children"
 	@echo "make contracts regenerate contracts/generated (AsyncAPI, JSON Schemas)"
 	@echo "make lint      ruff"
+	@echo "make bench     throughput, latency, reads, memory and cost growth on the real broker; writes docs/benchmark-report.md"
 	@echo "make bench-identity   identity matching: precision/recall, review share, match() latency among 300,000 children"
 
 $(UV):
@@ -63,6 +64,11 @@ test-fast: install
 
 lint: install
 	$(RUN) ruff check .
+
+# BENCH_OPTS=--quick for a short trial run (small sizes); the report is only written by a full run
+BENCH_OPTS ?= --report docs/benchmark-report.md
+bench: install broker
+	$(RUN) python bench/run.py $(BENCH_OPTS)
 
 bench-identity: install
 	$(RUN) python -m childlink_referral.matching.bench $(BENCH_ARGS)
