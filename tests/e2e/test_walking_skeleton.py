@@ -5,6 +5,7 @@ import json
 import pytest
 from kombu import Connection, Exchange, Producer
 
+from childlink_common import topology
 from childlink_common.testing.events import child, event
 from childlink_common.testing.services import wait_until
 
@@ -70,7 +71,10 @@ def test_a_duplicate_delivered_by_the_broker_is_counted_not_applied(system, rabb
 
 def test_a_poison_message_is_dead_lettered_with_its_reason_while_later_events_arrive(system, rabbit_config):
     with Connection(rabbit_config["AMQP_URI"]) as connection:
-        producer = Producer(connection.channel())
+        channel = connection.channel()
+        # /health answers before nameko's consumers have declared their queues: wait for the layout
+        topology.declare_all(channel)
+        producer = Producer(channel)
         exchange = Exchange("health.events", type="topic")
         producer.publish(b"{not json", exchange=exchange, routing_key="child.screened",
                          content_type="application/json", headers={"origin": "rogue-system"})
