@@ -214,7 +214,9 @@ class MonitorApp:
         }
         found = rules.evaluate({**snapshot, "departments": silence_input, "flows": flow_views,
                                 "queues": watched}, now, self.thresholds)
-        status_of = {a.subject: a.kind for a in found}
+        status_of = {}
+        for alert in found:  # most severe first: that one names the status
+            status_of.setdefault(alert.subject, alert.kind)
         for department in departments:
             department["status"] = self._status(department, status_of)
         snapshot["alerts"] = [a.as_dict() for a in found]

@@ -58,7 +58,7 @@ def time_labels(end_iso, count, bucket_minutes, every):
 def chart(series, *, end_iso, bucket_minutes, title, unit="", threshold=None, width=720, height=220,
           threshold_label=""):
     """series: [(name, label, values, "bar"|"line")]; bars side by side per bucket, lines over them."""
-    pad_l, pad_r, pad_t, pad_b = 46, 12, 12, 30
+    pad_l, pad_r, pad_t, pad_b = 46, 12, 24, 30
     plot_w, plot_h = width - pad_l - pad_r, height - pad_t - pad_b
     count = max((len(values) for _, _, values, _ in series), default=0)
     if not count:
@@ -90,9 +90,11 @@ def chart(series, *, end_iso, bucket_minutes, title, unit="", threshold=None, wi
             continue
         points = [(pad_l + (i + 0.5) * step, y_of(v)) for i, v in enumerate(values) if v is not None]
         if points:
+            colour = SERIES_COLOURS.get(name, "#6a3d9a")
             path = " ".join(f"{_num(x)},{_num(y)}" for x, y in points)
             parts.append(f'<polyline class="line-{escape(name)}" points="{path}" fill="none" stroke-width="2" '
-                         f'stroke="{SERIES_COLOURS.get(name, "#6a3d9a")}"/>')
+                         f'stroke="{colour}"/>')
+            parts += [f'<circle cx="{_num(x)}" cy="{_num(y)}" r="2.5" fill="{colour}"/>' for x, y in points]
     if threshold is not None:
         y = y_of(threshold)
         parts.append(f'<line class="threshold" x1="{pad_l}" x2="{pad_l + plot_w}" y1="{_num(y)}" y2="{_num(y)}" '
@@ -104,7 +106,7 @@ def chart(series, *, end_iso, bucket_minutes, title, unit="", threshold=None, wi
         x = pad_l + i * step
         parts.append(f'<text x="{_num(x)}" y="{height - 10}" font-size="10" fill="#5d6675">{escape(label)}</text>')
     if unit:
-        parts.append(f'<text x="4" y="{pad_t + 8}" font-size="10" fill="#5d6675">{escape(unit)}</text>')
+        parts.append(f'<text x="4" y="14" font-size="10" fill="#5d6675">{escape(unit)}</text>')
     return Markup(f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">'
                   + "".join(parts) + "</svg>")
 
@@ -116,7 +118,7 @@ def flow_map(departments, t, width=980):
     referral = next((d for d in departments if d["name"] == "referral"), None)
     row_h, top = 96, 16
     height = max(top * 2 + row_h * len(ingest), 220)
-    dept_x, dept_w, queue_x, queue_w, ref_x, ref_w, out_x, out_w = 10, 230, 300, 230, 600, 170, 820, 150
+    dept_x, dept_w, queue_x, queue_w, ref_x, ref_w, out_x, out_w = 10, 210, 310, 230, 610, 170, 825, 150
     parts = ['<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
              'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#5d6675"/></marker></defs>']
     ref_y = height / 2 - 50

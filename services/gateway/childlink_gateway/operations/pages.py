@@ -168,7 +168,7 @@ class OperatorConsole:
         overview = answer["value"]
         departments = overview.get("departments") or []
         return self.render(ctx, "overview.html", refresh=True, overview=overview, departments=departments,
-                           flow_map=charts.flow_map(departments, ctx.t), alerts=overview.get("alerts") or [])
+                           flow_map=charts.flow_map(departments, layered(ctx.t)), alerts=overview.get("alerts") or [])
 
     def page_alerts(self, ctx):
         if (gate := self.gate(ctx)) is not None:
