@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen --no-sync
 N ?= 20
 PYTEST_ARGS ?=
 
-.PHONY: help install system-packages broker run up stop down status simulate test test-fast lint contracts clean bench-identity bench
+.PHONY: help install system-packages broker run up stop down status simulate test test-fast lint contracts clean bench-identity bench reliability
 
 help:
 	@echo "make run       install, start RabbitMQ if needed, start every service, simulate $(N) children, print URLs"
@@ -18,6 +18,7 @@ help:
 	@echo "make simulate N=200   drive the running ingest APIs with N simulated children"
 	@echo "make contracts regenerate contracts/generated (AsyncAPI, JSON Schemas)"
 	@echo "make lint      ruff"
+	@echo "make reliability  fault and bad-input suite at full size (~15-25 min), writes docs/reliability-report.md"
 	@echo "make bench     throughput, latency, reads, memory and cost growth on the real broker; writes docs/benchmark-report.md"
 	@echo "make bench-identity   identity matching: precision/recall, review share, match() latency among 300,000 children"
 
@@ -61,6 +62,13 @@ test: install system-packages broker
 
 test-fast: install
 	$(RUN) python -m pytest -m "not e2e" $(PYTEST_ARGS)
+
+# The fault and bad-input suite at full size on a RabbitMQ node of its own (make test runs it short),
+# then docs/reliability-report.md from its figures, written even when a scenario failed.
+reliability: install
+	rm -f var/reliability/full-*.json
+	RELIABILITY_SCALE=full $(RUN) python -m pytest tests/reliability $(PYTEST_ARGS); status=$$?; \
+	RELIABILITY_SCALE=full $(RUN) python -m tests.reliability.report --scale full; exit $$status
 
 lint: install
 	$(RUN) ruff check .

@@ -8,10 +8,9 @@ import copy
 import datetime as dt
 import json
 
-from hypothesis import strategies as st
-
 from childlink_common.testing.events import event as make_event
 from childlink_contracts import with_check_digit
+from hypothesis import strategies as st
 
 from .harness import dataset
 

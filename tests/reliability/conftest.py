@@ -2,9 +2,9 @@
 one), and per scenario a fresh vhost and data folder with the real services on them."""
 
 import signal
+from pathlib import Path
 
 import pytest
-
 from childlink_common.testing.private_broker import PrivateBroker, available
 
 from .harness import SCALE, dataset, fresh_run
@@ -16,18 +16,43 @@ def pytest_report_header(config):
 
 
 @pytest.fixture(scope="session")
-def private_broker():
+def _launched_broker():
+    """The node is launched as soon as the first test of this folder runs, and boots (~10 s) while
+    the in-process tests run; `private_broker` waits for it."""
     if not available():
         pytest.fail("the reliability suite starts a RabbitMQ node of its own: install rabbitmq-server")
     # SIGTERM (a CI timeout, `kill`): unwind like Ctrl-C, so every fixture tears down what it started
     previous = signal.signal(signal.SIGTERM, _interrupt)
-    broker = PrivateBroker()
-    broker.start()
+    broker = PrivateBroker().launch()
     try:
         yield broker
     finally:
         broker.stop()
         signal.signal(signal.SIGTERM, previous)
+
+
+_E2E_SELECTED = []
+
+
+def pytest_collection_modifyitems(session, config, items):
+    here = str(Path(__file__).parent)
+    _E2E_SELECTED[:] = [item.nodeid for item in items
+                        if str(item.path).startswith(here) and item.get_closest_marker("e2e") is not None]
+
+
+@pytest.fixture(autouse=True)
+def _boot_broker_early(request):
+    if _E2E_SELECTED:  # a scenario will need the node: start booting it now
+        request.getfixturevalue("_launched_broker")
+
+
+@pytest.fixture(scope="session")
+def private_broker(_launched_broker):
+    try:
+        return _launched_broker.wait_until_ready()
+    except BaseException:
+        _launched_broker.stop()
+        raise
 
 
 def _interrupt(signum, frame):

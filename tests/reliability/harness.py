@@ -12,7 +12,9 @@ import datetime as dt
 import json
 import os
 import shutil
+import signal
 import sqlite3
+import subprocess
 import threading
 import time
 import uuid
@@ -21,18 +23,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import requests
-from kombu import Connection, Exchange, Producer
-
 from childlink_common import topology
 from childlink_common.testing.private_broker import Watchdog
 from childlink_common.testing.services import DEPARTMENTS, SERVICES, STAFF_KEY, System, api_key
 from childlink_tools.client import IngestClient, IngestError
 from childlink_tools.dataset import generate_dataset
+from kombu import Connection, Producer
 
 SCALE = os.environ.get("RELIABILITY_SCALE", "short")
 # children: simulated children per scenario (about 35 events each); rate: events/s the stream sends
 SIZES = {
-    "short": {"children": 10, "seed": 20261103, "rate": 60, "burst": 40, "store_outage_s": 8,
+    "short": {"children": 7, "seed": 20261103, "rate": 60, "burst": 20, "store_outage_s": 5,
               "fuzz_examples": 150, "http_fuzz_examples": 40},
     "full": {"children": 60, "seed": 20261101, "rate": 80, "burst": 300, "store_outage_s": 30,
              "fuzz_examples": 1500, "http_fuzz_examples": 300},
@@ -127,8 +128,18 @@ class Run:
         """Start a service again (after a kill), on the same port and data folder."""
         return self.start([name])
 
-    def stop(self):
-        self.system.stop()
+    def stop(self, timeout=15):
+        """SIGTERM to every service at once (nameko finishes its workers), then wait for them all."""
+        running = [p.process for p in self.system.processes.values() if p.process and p.process.poll() is None]
+        for process in running:
+            process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for process in running:
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
         for process in self.system.processes.values():
             if process.process is not None:
                 Watchdog.get().forget(process.process.pid)
@@ -225,8 +236,20 @@ class Run:
                     message_id=event_id or str(uuid.uuid4()), retry=False)
 
     def queue_depths(self):
-        queues = self.broker.management(f"queues/{self.vhost}")
-        return {q["name"]: q.get("messages", 0) for q in queues}
+        """Messages ready per queue (not counting those delivered and not yet acked), exact: passive
+        declares, not the management API's figures, which lag by up to its statistics interval."""
+        names = [*CONSUMER_QUEUES, topology.DEAD_LETTER_QUEUE, "referral.referral.events"]
+        depths = {}
+        with Connection(self.amqp_uri) as connection:
+            for name in names:
+                channel = connection.channel()
+                try:
+                    _, ready, _ = channel.queue_declare(name, passive=True)
+                except Exception:  # noqa: BLE001, S112 - not declared (yet): the broker closed the channel
+                    continue
+                depths[name] = ready
+                channel.close()
+        return depths
 
     def dead_letters(self):
         """Every dead letter of this vhost, read and put back (the queue keeps them for operators)."""

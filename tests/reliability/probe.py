@@ -5,11 +5,10 @@ with an ordinary exception for the messages marked poison, the way a bug in a ha
 
 import time
 
-from kombu import Connection, Exchange, Producer
-from nameko.containers import ServiceContainer
-
 from childlink_common import topology
 from childlink_common.consumer import consume_safely
+from kombu import Connection, Exchange, Producer
+from nameko.containers import ServiceContainer
 
 PROBE_EXCHANGE = Exchange("reliability.probe", type="topic", durable=True)
 PROBE_QUEUE = topology.consumer_queue("reliability.probe", PROBE_EXCHANGE)
@@ -50,7 +49,7 @@ class ProbeConsumer:
                 producer.publish(body, routing_key="probe", serializer="json", delivery_mode=2,
                                  message_id=f"probe-{body['n']}", retry=False)
 
-    def healthy_rate(self, start, count, timeout=300):
+    def healthy_rate(self, start, count, timeout=120):
         """Publish `count` healthy messages; return messages/s until every one is handled."""
         wanted = range(start, start + count)
         began = time.monotonic()

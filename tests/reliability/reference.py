@@ -7,10 +7,10 @@ import json
 import tempfile
 from pathlib import Path
 
+from childlink_common.outbox.sqlite_store import SqliteOutbox
 from childlink_contracts import validate_event
 from childlink_referral.intake import take_in
 from childlink_referral.queries import timeline_view
-from childlink_common.outbox.sqlite_store import SqliteOutbox
 from childlink_referral.store.sqlite_store import SqliteTimelineStore
 from childlink_referral.workflow import Referrals
 

@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings
-
 from childlink_common.ingest import accept_events
 from childlink_common.outbox.sqlite_store import SqliteOutbox
 from childlink_common.testing.services import api_key
@@ -23,9 +21,10 @@ from childlink_contracts import INGEST_DEPARTMENTS
 from childlink_referral.intake import take_in
 from childlink_referral.store.sqlite_store import SqliteTimelineStore
 from childlink_referral.workflow import Referrals
+from hypothesis import HealthCheck, given, settings
 
 from .bad_input import answer_mentions, named_cases, request_body, seed_events
-from .harness import SIZE, Figures, fresh_run
+from .harness import SCALE, SIZE, Figures, fresh_run
 
 SEEDS = seed_events()
 OK_STATUSES = {202, 400, 413, 422}
@@ -79,7 +78,7 @@ def downstream():
 
 @pytest.mark.parametrize("case", named_cases(), ids=lambda case: case[0])
 def test_each_bad_input_is_refused_with_an_error_naming_it(case, downstream):
-    name, department, raw, status, expected = case
+    _name, department, raw, status, expected = case
     before = downstream.count()
     answer = accept_events(raw, department, downstream.outboxes[department])
     check_answer(answer.status, answer.body, raw, before, downstream.count())
@@ -88,6 +87,7 @@ def test_each_bad_input_is_refused_with_an_error_naming_it(case, downstream):
         assert answer_mentions(answer.body, field, words), (field, words, answer.body)
 
 
+@pytest.mark.timeout(300 if SCALE == "short" else 3600)
 @settings(max_examples=SIZE["fuzz_examples"], deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                  HealthCheck.function_scoped_fixture])
@@ -155,6 +155,7 @@ def _not_stored(run, department, event_ids):
 
 
 @pytest.mark.e2e
+@pytest.mark.timeout(300 if SCALE == "short" else 3600)
 def test_bad_input_over_http(http_run):
     run = http_run
     refused = 0
@@ -177,6 +178,7 @@ def test_bad_input_over_http(http_run):
 
 
 @pytest.mark.e2e
+@pytest.mark.timeout(300 if SCALE == "short" else 3600)
 def test_fuzzed_requests_over_http(http_run):
     run = http_run
     statuses = {}

@@ -5,7 +5,6 @@ from types import SimpleNamespace
 
 import amqp.exceptions
 import pytest
-
 from childlink_common.consumer import DecodeSafeQueueConsumer
 
 
@@ -40,7 +39,6 @@ def test_concurrent_dead_letters_are_published_one_at_a_time(monkeypatch):
     refused ("Second simultaneous read on fileno ..."), the publishes failed and the messages were
     requeued, some after their dead letter had already been published."""
     import eventlet
-
     from childlink_common import dead_letters
 
     inside, most = [0], [0]
@@ -70,10 +68,9 @@ def test_a_failed_attempt_gives_its_worker_back_at_once():
     The pause is now short and taken in a managed thread of its own."""
     import time
 
-    from kombu import Queue
-
     from childlink_common import consumer as consumer_module
     from childlink_common.consumer import DeadLetteringConsumer
+    from kombu import Queue
 
     entry = DeadLetteringConsumer(Queue("reliability.regression"))
     spawned, requeued = [], []

@@ -10,8 +10,8 @@ Everything the node writes (mnesia, logs, config, enabled plugins, HOME) lives i
 folder. It runs as the current user with HOME in that folder; its Erlang cookie there is a copy of
 the shared node's (/var/lib/rabbitmq/.erlang.cookie) when that can be read, so the system wrapper
 `rabbitmqctl -n childlink-rel-...@localhost status` works too. The shared node's cookie, config and
-files are only read, never written. `stop()` (also run at exit and on context exit) halts the node
-with rabbitmqctl, then kills the whole process group, then removes the folder; and should the test
+files are only read, never written. `stop()` (also run at exit and on context exit) kills the node's
+process group and removes the folder; and should the test
 process die before it can (SIGKILL, a crash), a watchdog process notices its stdin close and kills
 the node and removes the folder (`Watchdog`: tests can register their own child processes with it).
 
@@ -198,6 +198,19 @@ class PrivateBroker:
     # --- lifecycle --------------------------------------------------------------------------------
 
     def start(self, timeout=START_TIMEOUT_S):
+        """Launch the node and wait until it serves AMQP and its management API."""
+        self.launch()
+        try:
+            self.wait_until_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def launch(self):
+        """Launch the node without waiting (call wait_until_ready before using it)."""
+        if self.process is not None:
+            return self
         self._write_files()
         stdout = open(self.log_dir / "server.stdout", "ab")  # noqa: SIM115 - handed to the child
         self.process = subprocess.Popen(
@@ -209,11 +222,6 @@ class PrivateBroker:
         self.watchdog = Watchdog.get()
         self.watchdog.watch(self.process.pid, "rabbitmq-server")  # its process group: the node with it
         self.watchdog.watch_dir(str(self.dir))
-        try:
-            self.wait_until_ready(timeout)
-        except BaseException:
-            self.stop()
-            raise
         return self
 
     def wait_until_ready(self, timeout=START_TIMEOUT_S):
@@ -239,7 +247,7 @@ class PrivateBroker:
     def rabbitmqctl(self, *args, timeout=CTL_TIMEOUT_S, check=True):
         result = subprocess.run(
             [_tool("rabbitmqctl"), "-n", self.node, *args], env=self._env(), cwd=str(self.dir),
-            capture_output=True, text=True, timeout=timeout,
+            capture_output=True, text=True, timeout=timeout, check=False,
         )
         if check and result.returncode != 0:
             raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed ({result.returncode}): "
@@ -258,13 +266,8 @@ class PrivateBroker:
         if self._stopped:
             return
         self._stopped = True
-        if self.process is not None and self.process.poll() is None:
-            with contextlib.suppress(Exception):
-                self.rabbitmqctl("stop", timeout=30, check=False)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                pass
+        # A throwaway node: no orderly shutdown (`rabbitmqctl stop` takes 10 s and more here), its
+        # whole process group is killed and its folder removed; epmd forgets it when it goes.
         if self.process is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.process.pid, signal.SIGKILL)  # the node and any helper it left behind
