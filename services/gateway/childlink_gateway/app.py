@@ -33,6 +33,12 @@ ERROR_STATUS = {"forbidden": 403, "not_found": 404, "invalid": 422, "conflict": 
 MAX_FORM_BYTES = 16 * 1024
 
 
+def short_id(value, keep=10):
+    """'r-188803f8-19eb-…' as 'r-188803f8…': enough to tell rows apart; the full id is in the title."""
+    value = str(value or "")
+    return value if len(value) <= keep + 2 else value[:keep] + "…"
+
+
 def safe_next(value, default="/"):
     """Only a path on this site: no scheme, no host, no '//' or backslash tricks."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or "\n" in value:
@@ -159,7 +165,7 @@ class GatewayApp:
         here = here or (request.full_path.rstrip("?") if request.method == "GET" else request.path)
         html = self.env.get_template(template).render(
             _=ctx.t, t=ctx.t, lang=lang, era=era, user=ctx.user, csrf=ctx.session["csrf"],
-            here=here or "/", css_version=self.css_version, roles=roles,
+            here=here or "/", css_version=self.css_version, roles=roles, short=short_id,
             d=lambda v: dates.format_date(v, lang, era), dt=lambda v: dates.format_datetime(v, lang, era),
             **values)
         return Response(html, status=status, mimetype="text/html")
