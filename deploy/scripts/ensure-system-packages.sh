@@ -6,6 +6,8 @@ set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+# a Thai font, or the Thai pages' screenshots show empty boxes
+dpkg -s fonts-tlwg-loma-ttf >/dev/null 2>&1 || missing+=(fonts-tlwg-loma-ttf)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing Debian packages: ${missing[*]} (run: sudo apt-get install -y ${missing[*]})" >&2
