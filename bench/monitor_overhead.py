@@ -27,7 +27,6 @@ from urllib.parse import quote
 
 import psutil
 import requests
-
 from childlink_common.testing.events import child, event
 from childlink_common.testing.services import System
 

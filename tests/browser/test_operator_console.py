@@ -19,11 +19,10 @@ from urllib.parse import urlparse
 import eventlet
 import pytest
 import requests
-from kombu import Connection, Exchange, Producer
-
 from childlink_common.processes import REPO_ROOT
 from childlink_common.testing.events import child, event
 from childlink_common.testing.services import System, wait_until
+from kombu import Connection, Exchange, Producer
 
 pytestmark = pytest.mark.e2e
 
@@ -252,7 +251,7 @@ def test_a_poison_message_is_replayed_from_the_page_once_its_cause_is_fixed(ops,
     with ops.db() as db:  # the fix
         db.execute("DROP TRIGGER poison")
     follow(page, lambda: page.click("#replay-one"))
-    result = page.locator(f'#action-results li[data-outcome="confirmed"]')
+    result = page.locator('#action-results li[data-outcome="confirmed"]')
     assert result.count() == 1
     assert page.locator("#dl-status").inner_text().strip() == "replayed"
     page.screenshot(path=str(artifacts / "operator-replayed.png"), full_page=True)

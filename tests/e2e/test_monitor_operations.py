@@ -7,12 +7,11 @@ import sqlite3
 
 import pytest
 import requests
-from kombu import Connection, Exchange, Producer
-from nameko.standalone.rpc import ClusterRpcProxy
-
 from childlink_common.processes import ServiceProcess
 from childlink_common.testing.events import child, event
 from childlink_common.testing.services import TEST_KEYS, System, wait_until
+from kombu import Connection, Exchange, Producer
+from nameko.standalone.rpc import ClusterRpcProxy
 
 pytestmark = pytest.mark.e2e
 

@@ -145,5 +145,5 @@ class StoredNotices(DependencyProvider):
         if connection is not None:
             try:
                 connection.release()
-            except Exception:  # noqa: BLE001 - already broken
+            except Exception:  # noqa: BLE001, S110 - already broken
                 pass

@@ -22,7 +22,14 @@ Labels carry service, entrypoint and queue names only: never an event's content.
 import time
 
 from nameko.extensions import DependencyProvider
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from werkzeug.wrappers import Response
 
 # handlers are milliseconds when well, seconds when the store or broker struggles

@@ -12,6 +12,7 @@ Rules (thresholds from the environment, see `Thresholds.from_env`):
 - broker_unreachable: the RabbitMQ management API did not answer.
 """
 
+import itertools
 import os
 from dataclasses import asdict, dataclass
 
@@ -110,7 +111,7 @@ def outbox(backlogs, thresholds):
         polls = thresholds.outbox_growth_polls
         recent = history[-(polls + 1):]
         rising = (len(recent) == polls + 1 and latest > 0 and recent[-1] > recent[0]
-                  and all(b >= a for a, b in zip(recent, recent[1:])))
+                  and all(b >= a for a, b in itertools.pairwise(recent)))
         if latest >= thresholds.outbox_backlog or rising:
             out.append(Alert("outbox_growing", name, "critical" if latest >= thresholds.outbox_backlog else "warning",
                              latest, thresholds.outbox_backlog,

@@ -17,6 +17,7 @@ at go-live), so they are shown, not alerted on.
 """
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass, field
 
 MINUTE_S = 60
@@ -36,7 +37,7 @@ def parse_instant(value):
     if not isinstance(value, str) or not value:
         return None
     try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = dt.datetime.fromisoformat(value)
     except ValueError:
         return None
     if parsed.tzinfo is None:
@@ -233,11 +234,11 @@ def usual_gap_s(active_minutes, percentile=0.95):
     when there are too few gaps to say (fewer than 3): the caller falls back to its floor.
     """
     minutes = sorted(set(active_minutes))
-    gaps = [(b - a) * MINUTE_S for a, b in zip(minutes, minutes[1:])]
+    gaps = [(b - a) * MINUTE_S for a, b in itertools.pairwise(minutes)]
     if len(gaps) < 3:
         return None
     gaps.sort()
-    rank = max(0, min(len(gaps) - 1, int(round(percentile * len(gaps) + 0.5)) - 1))
+    rank = max(0, min(len(gaps) - 1, round(percentile * len(gaps) + 0.5) - 1))
     return float(gaps[rank])
 
 

@@ -10,10 +10,8 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 import requests
 
 DEFAULT_URL = "http://guest:guest@127.0.0.1:15672"
-COLUMNS = ",".join((
-    "name", "type", "durable", "auto_delete", "exclusive", "messages", "messages_ready",
-    "messages_unacknowledged", "consumers", "arguments", "message_stats",
-))
+COLUMNS = ("name,type,durable,auto_delete,exclusive,messages,messages_ready,messages_unacknowledged,"
+           "consumers,arguments,message_stats")
 
 
 class ManagementUnavailable(RuntimeError):

@@ -7,9 +7,8 @@ is awaited before the replay counts as done.
 
 import threading
 
-from kombu import Connection, Producer
-
 from childlink_common.logs import get_logger
+from kombu import Connection, Producer
 
 log = get_logger(__name__)
 
@@ -64,5 +63,5 @@ class Replayer:
         if connection is not None:
             try:
                 connection.release()
-            except Exception:  # noqa: BLE001 - already broken
+            except Exception:  # noqa: BLE001, S110 - already broken
                 pass

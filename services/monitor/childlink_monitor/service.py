@@ -18,15 +18,14 @@ nameko, the broker connection and the environment:
 import os
 import time
 
-from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
-from nameko.web.handlers import http
-from prometheus_client import REGISTRY
-
 from childlink_common import settings
 from childlink_common.logs import configure, get_logger
 from childlink_common.metrics import ServiceMetrics, metrics_response
 from childlink_common.web import json_response
+from nameko.extensions import DependencyProvider
+from nameko.rpc import rpc
+from nameko.web.handlers import http
+from prometheus_client import REGISTRY
 
 from .alerts import Thresholds
 from .console import MonitorApp

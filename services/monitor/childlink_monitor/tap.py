@@ -13,14 +13,12 @@ events reach the referral service through its own queues either way).
 
 import json
 import os
-import socket
 import time
-
-from kombu import Connection, Consumer, Queue
 
 from childlink_common import settings, topology
 from childlink_common.logs import get_logger
 from childlink_contracts import INGEST_DEPARTMENTS
+from kombu import Connection, Consumer, Queue
 
 log = get_logger(__name__)
 
@@ -133,7 +131,7 @@ class Tap:
                 backoff = min(backoff * 2, max_backoff_s)
         try:
             self.flush()
-        except Exception:  # noqa: BLE001 - the unacked ones are redelivered to the next monitor
+        except Exception:  # noqa: BLE001, S110 - the unacked ones are redelivered to the next monitor
             pass
 
     def _run_connected(self, should_stop):
@@ -159,7 +157,7 @@ class Tap:
                 while not should_stop():
                     try:
                         connection.drain_events(timeout=max(0.05, min(1.0, next_flush - time.monotonic())))
-                    except socket.timeout:
+                    except TimeoutError:
                         connection.heartbeat_check()
                     if time.monotonic() >= next_flush:
                         self._flush()
@@ -170,5 +168,5 @@ class Tap:
             self._tap_channel = None
             try:
                 connection.release()
-            except Exception:  # noqa: BLE001 - already gone
+            except Exception:  # noqa: BLE001, S110 - already gone
                 pass

@@ -14,18 +14,23 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 class FakeTap:
-    counters = {"tapped": 3, "flushes": 1}
+    def __init__(self):
+        self.counters = {"tapped": 3, "flushes": 1}
 
 
 class FakeApp:
-    latest = {
-        "alerts": [{"kind": "silent", "subject": "health", "severity": "warning"}],
-        "departments": [{"name": "health", "last_seen_ago_s": 12.0, "dead_letters_open": 1,
-                         "outbox": {"ok": True, "backlog": 4},
-                         "types": [{"type": "child.screened", "rate_per_min": 2.0, "seen_24h": 10,
-                                    "recent_lag": {"avg_s": 0.4}}]}],
-        "queues": [{"name": "referral.health.events", "messages": 0, "consumers": 1}],
-    }
+    def __init__(self):
+        self.latest = LATEST
+
+
+LATEST = {
+    "alerts": [{"kind": "silent", "subject": "health", "severity": "warning"}],
+    "departments": [{"name": "health", "last_seen_ago_s": 12.0, "dead_letters_open": 1,
+                     "outbox": {"ok": True, "backlog": 4},
+                     "types": [{"type": "child.screened", "rate_per_min": 2.0, "seen_24h": 10,
+                                "recent_lag": {"avg_s": 0.4}}]}],
+    "queues": [{"name": "referral.health.events", "messages": 0, "consumers": 1}],
+}
 
 
 def exposition():
@@ -49,7 +54,7 @@ def test_the_monitor_exposes_alerts_flows_outboxes_and_queues():
 
 def known_names():
     text = exposition()
-    names = set(re.findall(r"^# TYPE (\S+) (\w+)", text, re.M))
+    names = set(re.findall(r"^# TYPE (\S+) (\w+)", text, re.MULTILINE))
     out = set()
     for name, kind in names:
         out.add(name)

@@ -45,7 +45,7 @@ def sparkline(values, width=160, height=30, colour="#1f4e9c", label=""):
 def time_labels(end_iso, count, bucket_minutes, every):
     """(index, 'HH:MM' Bangkok) for every `every`-th bucket, the last bucket ending at end_iso."""
     try:
-        end = dt.datetime.fromisoformat(end_iso.replace("Z", "+00:00")).astimezone(BANGKOK)
+        end = dt.datetime.fromisoformat(end_iso).astimezone(BANGKOK)
     except (AttributeError, ValueError):
         return []
     out = []
@@ -119,14 +119,14 @@ def flow_map(departments, t, width=980):
     row_h, top = 96, 16
     height = max(top * 2 + row_h * len(ingest), 220)
     dept_x, dept_w, queue_x, queue_w, ref_x, ref_w, out_x, out_w = 10, 210, 310, 230, 610, 170, 825, 150
-    parts = ['<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-             'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#5d6675"/></marker></defs>']
+    parts = [('<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+             'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#5d6675"/></marker></defs>')]
     ref_y = height / 2 - 50
 
     def box(x, y, w, h, status, lines, href=None, ident=None):
         fill, stroke = STATUS_COLOURS.get(status, STATUS_COLOURS["ok"])
-        inner = [f'<rect x="{x}" y="{_num(y)}" width="{w}" height="{h}" rx="8" fill="{fill}" stroke="{stroke}" '
-                 f'stroke-width="2"/>']
+        inner = [(f'<rect x="{x}" y="{_num(y)}" width="{w}" height="{h}" rx="8" fill="{fill}" stroke="{stroke}" '
+                 f'stroke-width="2"/>')]
         for i, (text, bold) in enumerate(lines):
             weight = ' font-weight="700"' if bold else ""
             inner.append(f'<text x="{x + 10}" y="{_num(y + 20 + i * 16)}" font-size="{13 if bold else 11}"{weight} '

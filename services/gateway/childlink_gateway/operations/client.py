@@ -8,9 +8,8 @@ ok/error shape (overview, flow, replays) are wrapped as `{"ok": True, "value": .
 import time
 
 import eventlet
-from nameko.exceptions import MethodNotFound, RemoteError, UnknownService
-
 from childlink_common.logs import get_logger
+from nameko.exceptions import MethodNotFound, RemoteError, UnknownService
 
 log = get_logger(__name__)
 DEFAULT_TIMEOUT_S = 10.0

@@ -20,15 +20,14 @@ import time
 from importlib import resources
 from urllib.parse import parse_qsl, urlencode
 
+from childlink_common import settings
+from childlink_common.errors import StoreUnavailable
+from childlink_common.logs import get_logger
 from nameko.extensions import DependencyProvider
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response
-
-from childlink_common import settings
-from childlink_common.errors import StoreUnavailable
-from childlink_common.logs import get_logger
 
 from .. import audit
 from ..security import COOKIE_NAME
@@ -79,7 +78,9 @@ class OperatorConsole:
             fresh = session is None
             session = session or app.sessions.fresh()
             user = app._user(session)
-            from ..app import Ctx  # the gateway's request context; imported here to keep app.py unaware of us
+            from ..app import (
+                Ctx,  # the gateway's request context; imported here to keep app.py unaware of us
+            )
             ctx = Ctx(app, request, session, user, None)
             if fresh or (session.get("uid") and user is None):
                 ctx.set_session(app.sessions.sign_out(session) if session.get("uid") else session)
@@ -98,7 +99,7 @@ class OperatorConsole:
         except StoreUnavailable as exc:
             log.error("gateway.store_unavailable", error=str(exc))
             response = app._bare_error(503, "store unavailable: try again shortly")
-        except Exception:  # noqa: BLE001 - a page must answer, and the trace goes to the log
+        except Exception:
             log.exception("gateway.operator_page_failed", endpoint=endpoint)
             response = app._bare_error(500, "something went wrong; it has been logged")
         total_ms = (time.perf_counter() - started) * 1000

@@ -1,10 +1,9 @@
 """The monitor store on MongoDB: single-document atomic updates only ($inc / $max upserts, versioned
 dead letters), no transactions, no change streams."""
 
+from childlink_common.mongo import SERVER_SELECTION_TIMEOUT_MS, connect, unavailable_as_store_error
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.errors import DuplicateKeyError
-
-from childlink_common.mongo import SERVER_SELECTION_TIMEOUT_MS, connect, unavailable_as_store_error
 
 from ..flows import MINUTE_FIELDS
 
@@ -68,7 +67,7 @@ class MongoMonitorStore:
                     self.flow_docs.update_one({"_id": key, "last_stored": {"$lte": t["last_stored"]}},
                                               {"$set": {"last_lag_pipeline": t.get("last_lag_pipeline")}})
 
-    def flow_minutes(self, since_minute, department=None, type=None):  # noqa: A002 - the domain's word
+    def flow_minutes(self, since_minute, department=None, type=None):
         query = {"minute": {"$gte": int(since_minute)}}
         if department is not None:
             query["department"] = department

@@ -116,7 +116,7 @@ class SqliteMonitorStore:
         with self.db.transaction() as conn:
             conn.executemany(sql, [(t["department"], t["type"], *(t.get(f) for f in FLOW_FIELDS)) for t in touches])
 
-    def flow_minutes(self, since_minute, department=None, type=None):  # noqa: A002 - the domain's word
+    def flow_minutes(self, since_minute, department=None, type=None):
         clauses, params = ["minute >= ?"], [int(since_minute)]
         for column, value in (("department", department), ("type", type)):
             if value is not None:
