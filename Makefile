@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen --no-sync
 N ?= 20
 PYTEST_ARGS ?=
 
-.PHONY: help install system-packages broker run up stop down status simulate test test-fast lint contracts clean bench-identity bench reliability
+.PHONY: help install system-packages broker run up stop down status simulate test test-fast lint contracts clean bench-identity bench reliability bench-monitor
 
 help:
 	@echo "make run       install, start RabbitMQ if needed, start every service, simulate $(N) children, print URLs"
@@ -21,6 +21,7 @@ help:
 	@echo "make reliability  fault and bad-input suite at full size (~15-25 min), writes docs/reliability-report.md"
 	@echo "make bench     throughput, latency, reads, memory and cost growth on the real broker; writes docs/benchmark-report.md"
 	@echo "make bench-identity   identity matching: precision/recall, review share, match() latency among 300,000 children"
+	@echo "make bench-monitor    referral throughput with and without the monitor tapping every flow"
 
 $(UV):
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 not found (pyenv install 3.13, or set PYTHON313=...)"; exit 1; }
@@ -43,6 +44,7 @@ run: install broker up
 	@echo "  RabbitMQ console            http://127.0.0.1:15672  (guest/guest)"
 	@echo "  health ingest               http://127.0.0.1:8103/health   (POST /v1/events, X-API-Key: dev-health-key)"
 	@echo "  referral timelines          http://127.0.0.1:8105/health   (GET /v1/children/<id>/timeline, X-API-Key: dev-staff-key)"
+	@echo "  message flows (JSON)        http://127.0.0.1:8106/v1/overview   (operators: /operator on the staff pages)"
 	@echo "Stop it with: make stop"
 
 up:
@@ -77,6 +79,9 @@ lint: install
 BENCH_OPTS ?= --report docs/benchmark-report.md
 bench: install broker
 	$(RUN) python bench/run.py $(BENCH_OPTS)
+
+bench-monitor: install broker
+	$(RUN) python bench/monitor_overhead.py $(BENCH_ARGS)
 
 bench-identity: install
 	$(RUN) python -m childlink_referral.matching.bench $(BENCH_ARGS)
