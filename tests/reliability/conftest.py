@@ -7,8 +7,15 @@ from pathlib import Path
 import pytest
 from childlink_common.testing.private_broker import PrivateBroker, available
 
-from .harness import SCALE, dataset, fresh_run
+from .harness import SAVED, SCALE, dataset, fresh_run
 from .reference import reference_timelines
+
+
+def pytest_terminal_summary(terminalreporter):
+    if SAVED:
+        terminalreporter.section(f"reliability figures ({SCALE})")
+        for line in SAVED:
+            terminalreporter.write_line(line)
 
 
 def pytest_report_header(config):
@@ -34,9 +41,9 @@ def _launched_broker():
 _E2E_SELECTED = []
 
 
-def pytest_collection_modifyitems(session, config, items):
+def pytest_collection_finish(session):
     here = str(Path(__file__).parent)
-    _E2E_SELECTED[:] = [item.nodeid for item in items
+    _E2E_SELECTED[:] = [item.nodeid for item in session.items
                         if str(item.path).startswith(here) and item.get_closest_marker("e2e") is not None]
 
 
