@@ -7,7 +7,8 @@ Rules (thresholds from the environment, see `Thresholds.from_env`):
 - dead_letters: dead letters are waiting for someone (open or replay_failed);
 - outbox_growing: a department's outbox backlog rose over the last polls and is not empty, or is
   above the absolute threshold;
-- outbox_unreachable: a department service's /health did not answer;
+- outbox_unreachable: a department service's /health did not answer twice in a row (one slow answer
+  on a busy machine is no outage);
 - no_consumers: a durable queue nobody has consumed for longer than a grace period;
 - broker_unreachable: the RabbitMQ management API did not answer.
 """
@@ -30,6 +31,7 @@ class Thresholds:
     outbox_growth_polls: int = 3
     outbox_backlog: int = 1000
     no_consumer_grace_s: float = 30.0
+    unreachable_polls: int = 2
 
     @classmethod
     def from_env(cls, env=os.environ):
@@ -45,6 +47,7 @@ class Thresholds:
             outbox_growth_polls=num("MONITOR_OUTBOX_GROWTH_POLLS", cls.outbox_growth_polls, int),
             outbox_backlog=num("MONITOR_OUTBOX_ALERT_BACKLOG", cls.outbox_backlog, int),
             no_consumer_grace_s=num("MONITOR_NO_CONSUMER_GRACE_S", cls.no_consumer_grace_s),
+            unreachable_polls=num("MONITOR_UNREACHABLE_POLLS", cls.unreachable_polls, int),
         )
 
 
@@ -101,8 +104,10 @@ def outbox(backlogs, thresholds):
     out = []
     for name, info in sorted(backlogs.items()):
         if not info.get("ok"):
-            out.append(Alert("outbox_unreachable", name, "critical", None, None,
-                             f"{name}: /health did not answer ({info.get('error') or 'no answer'})"))
+            if info.get("failures", thresholds.unreachable_polls) >= thresholds.unreachable_polls:
+                out.append(Alert("outbox_unreachable", name, "critical", info.get("failures"), None,
+                                 f"{name}: /health did not answer {info.get('failures') or ''} poll(s) in a row "
+                                 f"({info.get('error') or 'no answer'})"))
             continue
         history = [h for h in info.get("history") or [] if h is not None]
         if not history:

@@ -260,6 +260,7 @@ class MonitorApp:
         if info is None:
             return None
         return {"ok": bool(info.get("ok")), "backlog": info.get("backlog"), "error": info.get("error"),
+                "failures": info.get("failures", 0),
                 "history": list(info.get("history") or [])[-20:], "relay": info.get("relay") or {}}
 
     def overview(self):

@@ -34,11 +34,12 @@ def health_urls(env=os.environ):
 class OutboxWatch:
     """Polls every service's /health and keeps the last HISTORY backlogs of each."""
 
-    def __init__(self, urls, timeout_s=2.0, session=None):
+    def __init__(self, urls, timeout_s=3.0, session=None):
         self.urls = dict(urls)
         self.timeout_s = timeout_s
         self.session = session or requests.Session()
         self.history = {name: deque(maxlen=HISTORY) for name in self.urls}
+        self.failures = dict.fromkeys(self.urls, 0)  # consecutive polls without an answer
         self.latest = {name: {"ok": False, "error": "not polled yet", "history": []} for name in self.urls}
 
     def poll_one(self, name, url, at):
@@ -57,6 +58,10 @@ class OutboxWatch:
             result = self.poll_one(name, url, at)
             if result["ok"]:
                 self.history[name].append(result["backlog"])
+                self.failures[name] = 0
+            else:
+                self.failures[name] += 1
+            result["failures"] = self.failures[name]
             result["history"] = list(self.history[name])
             self.latest[name] = result
         return self.latest

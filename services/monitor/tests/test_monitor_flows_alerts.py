@@ -78,7 +78,8 @@ def test_lag_dead_letters_outbox_and_consumers_rules():
     outbox = alerts.outbox({"health": {"ok": True, "history": [0, 1, 1, 3]},
                             "social": {"ok": True, "history": [5, 4, 3, 2]},
                             "education": {"ok": True, "history": [150]},
-                            "medical": {"ok": False, "error": "ConnectionError"},
+                            "medical": {"ok": False, "error": "ConnectionError", "failures": 2},
+                            "social-slow": {"ok": False, "error": "ReadTimeout", "failures": 1},
                             "referral": {"ok": True, "history": [0, 0, 0, 0]}}, t)
     assert sorted((a.kind, a.subject) for a in outbox) == [
         ("outbox_growing", "education"), ("outbox_growing", "health"), ("outbox_unreachable", "medical")]
