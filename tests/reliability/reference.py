@@ -36,9 +36,6 @@ def reference_timelines(events):
                 intake = take_in(store, as_published(department, event), department)
                 if not intake.child_id.startswith("centre:"):
                     referrals.reconcile_child(intake.child_id)
-            for _ in range(20):  # what the service's timer does: expire what is overdue, due reviews
-                if not any(referrals.housekeeping().values()):
-                    break
             keys = {}
             for row in store.db.read("SELECT child_id, key FROM child_keys"):
                 keys.setdefault(row["child_id"], []).append(row["key"])
