@@ -310,6 +310,20 @@ def steady_latency(system, referral_db, events, rate, sample_every=20):
 # --- phase 4: reads ------------------------------------------------------------------------------
 
 
+def wait_drained(system, vhost, timeout=240):
+    """Until no outbox holds anything and no referral queue has a message: the reads are measured on a
+    system at rest, not behind a backlog the latency phase may have left."""
+    started = time.time()
+    while time.time() - started < timeout:
+        queued = sum(n for name, n in vhost.queues().items() if name.startswith("referral.") and n)
+        backlog = sum(system.outbox_backlog(d) for d in DEPARTMENTS)
+        if not queued and not backlog:
+            return time.time() - started
+        time.sleep(1)
+    return None
+
+
+
 def timeline_reads(system, referral_db, templates, reads, size=500):
     """A child with `size` events written straight into the store, then read through the API."""
     store = SqliteTimelineStore(referral_db)
@@ -462,7 +476,8 @@ def main(argv=None):
                 results["latency"] = steady_latency(system, referral_db, latency_events, 200)
                 log(f"  p99 committed {results['latency']['store']['p99']:.0f} ms")
 
-                log("phase 4: reads")
+                log("phase 4: reads, once the pipeline has drained")
+                results["drain_before_reads_s"] = wait_drained(system, vhost)
                 results["timeline_read"] = timeline_reads(system, referral_db, templates, sizes["reads"])
                 log(f"  timeline read p99 {results['timeline_read']['p99']:.1f} ms")
                 results["inbox"] = inbox.measure(system, vhost.amqp_uri, referral_db, work, sizes["reads"])
