@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 
-READY_TIMEOUT_S = 30.0
+READY_TIMEOUT_S = 120  # importing mongoeco alone takes ~5 s idle and was seen past 30 s at load 16
 STOP_TIMEOUT_S = 10.0
 
 
