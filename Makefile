@@ -18,7 +18,7 @@ help:
 	@echo "make simulate N=200   drive the running ingest APIs with N simulated children"
 	@echo "make contracts regenerate contracts/generated (AsyncAPI, JSON Schemas)"
 	@echo "make lint      ruff"
-	@echo "make reliability  fault and bad-input suite at full size (~15-25 min), writes docs/reliability-report.md"
+	@echo "make reliability  fault and bad-input suite at full size (~10-20 min), writes docs/reliability-report.md"
 	@echo "make bench     throughput, latency, reads, memory and cost growth on the real broker; writes docs/benchmark-report.md"
 	@echo "make bench-identity   identity matching: precision/recall, review share, match() latency among 300,000 children"
 	@echo "make bench-monitor    referral throughput with and without the monitor tapping every flow"

@@ -64,11 +64,13 @@ SCENARIOS = [
      "simulator events with one to three things broken, batches mixing them with valid ones, "
      "truncated or garbage-prefixed bodies. Every answer must be 202/400/413/422 with the problem "
      "named, nothing stored unless 202, and every accepted event, as its relay would publish it, must "
-     "go through the referral's intake and rules without an error.")),
+     "go through the referral's intake and rules without an error. (Sent and refused count requests; "
+     "accepted counts events.)")),
     ("7b-bad-input-http", "7b. Bad input over HTTP",
      ("The named cases, a wrong API key and an empty one, then a smaller hypothesis round, against "
      "the real health and social services with the referral consuming. No 5xx; nothing stored or "
-     "published for a refused request; every accepted event confirmed once and in the timeline.")),
+     "published for a refused request; every accepted event confirmed once and in the timeline. (Sent "
+     "and refused count requests; accepted counts events.)")),
     ("8-late-consumer", "8. Departments first, the referral later",
      ("Only the four department services run; every event is sent and published (confirmed, routed) "
      "before any consumer exists. The queues' arguments are read from the management API; then the "
@@ -88,7 +90,7 @@ DEFECTS = """\
 LEFT = """\
 - **Retries still share the queue's head.** A requeued message comes back ahead of the rest of a
   quorum queue (RabbitMQ 3.10), so a burst of failing messages still slows the healthy flow behind
-  it (to about 0.6-0.75 of its rate here, from 0.15-0.29). Retrying at the tail, or through a
+  it (to about 0.6-0.9 of its rate here, from 0.15-0.29). Retrying at the tail, or through a
   delayed retry queue, would keep the full pace but changes the broker layout and definitions
   (deploy/): left to a design decision.
 - **nameko's own RPC consumer** has the same unguarded ack as defect 1 (an RPC in flight when the
@@ -190,7 +192,8 @@ def render(scale):
         "referral's timeline at the end (read from the referral's SQLite file, read-only); it must be 0 "
         "everywhere. **Same as undisturbed**: every child's timeline (entries, their status, the "
         "profile) and its standing referrals equal those of the referral's own code taking the same "
-        "events one by one, in order, in-process, then its housekeeping (expiry, due reviews)."),
+        "events one by one, in order, in-process (the referral's housekeeping timer is off in both: "
+        "see What is left)."),
         "",
         "## Figures",
         "",
