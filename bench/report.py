@@ -179,7 +179,7 @@ def _cpu(r):
         lines += ["", (f"By CPU, end to end reaches **{bounds['e2e'] / bounds['floor_store']:.0%}** of the store-writes "
                        f"floor" + (f" and {bounds['e2e'] / bounds['floor_handler']:.0%} of the whole-handler floor"
                                    if "floor_handler" in bounds else "")
-                       + "; these ratios do not depend on how busy the machine was.")]
+                       + "; these ratios move far less with the machine's load than wall-clock rates do.")]
         if "slice" in bounds:
             est = first_load_minutes(bounds["e2e"], bounds["slice"])
             lines.append(f"The first load by the same bounds (rates moving linearly from the empty to the "
