@@ -253,6 +253,9 @@ def poison(kind, n):
     raise ValueError(kind)
 
 
+# What a failing message cost the healthy flow when the retry pause was taken in the worker: 0.2 s x
+# attempt for attempts 1-4 (2 s) holding one of 10 workers.
+PAUSED_IN_WORKER_COST_S = 0.2 * (1 + 2 + 3 + 4) / 10
 POISON_KINDS = ("undecodable", "pickle", "contract", "surrogate", "foreign_referral_event")
 
 
@@ -320,7 +323,9 @@ def test_5_poison_message_and_a_burst(make_run):
                                        "behind the burst": rate_burst},
         probe_healthy_messages_per_s={"clean": round(probe_clean, 1), "after one poison": round(probe_single, 1),
                                       "behind the burst": round(probe_burst, 1)},
-        probe_burst_dead_lettered_within_s=round(probe_burst_dead_lettered_s, 1))
+        probe_burst_dead_lettered_within_s=round(probe_burst_dead_lettered_s, 1),
+        probe_healthy_delayed_by_burst_s=round(healthy / probe_burst - healthy / probe_clean, 1),
+        probe_delay_if_paused_in_worker_s=round(PAUSED_IN_WORKER_COST_S * burst_size, 1))
     try:
         assert figures.dead_lettered == len(expected) + 1 + burst_size
         by_id = {letter["message_id"]: letter for letter in letters}
@@ -334,11 +339,14 @@ def test_5_poison_message_and_a_burst(make_run):
         probe_letters = [by_id[f"probe-{n}"] for n in probe_attempts]
         assert all(letter["headers"]["x-childlink-reason"] == "max_attempts" for letter in probe_letters)
         assert set(probe_attempts.values()) == {topology.MAX_ATTEMPTS}, probe_attempts  # retried, bounded
-        # the healthy flow keeps its pace. The referral (whose poison all fails permanently): at least a
-        # third of the clean rate (this machine is noisy). The probe (retries): at least 0.45 of it;
-        # with the retry pause taken inside the worker it was 0.15-0.29.
+        # the healthy flow keeps its pace. The referral (its poison all fails permanently): at least a
+        # third of the clean rate (this machine is noisy). The probe (retries): the burst delays its
+        # healthy messages by at most half of what the retry pause taken inside the worker cost (each
+        # poison holding one of 10 workers 0.2 s x attempt): a measure of time lost, not a ratio of
+        # rates, which would depend on how fast the machine is.
         assert rate_burst >= rate_clean / 3, figures.notes["referral_healthy_events_per_s"]
-        assert probe_burst >= 0.45 * probe_clean, figures.notes["probe_healthy_messages_per_s"]
+        delay = figures.notes["probe_healthy_delayed_by_burst_s"]
+        assert delay <= 0.5 * PAUSED_IN_WORKER_COST_S * burst_size, (delay, figures.notes)
     finally:
         finish(run, figures)
 
