@@ -5,12 +5,11 @@ import json
 import time
 
 import pytest
-from kombu import Connection, Exchange, Producer
-
 from childlink_common import topology
 from childlink_common.batching import consume_batches
 from childlink_common.errors import PermanentFailure, StoreUnavailable
 from childlink_common.testing.services import wait_until
+from kombu import Connection, Exchange, Producer
 
 EXCHANGE = Exchange("batch.events", type="topic", durable=True)
 QUEUE = topology.consumer_queue("batch.work", EXCHANGE)

@@ -5,11 +5,10 @@ import datetime as dt
 import uuid
 
 import pytest
-from kombu import Connection, Exchange, Queue
-
 from childlink_common import topology
 from childlink_common.outbox.sqlite_store import SqliteOutbox
 from childlink_common.relay import OutboxRelay
+from kombu import Connection, Exchange, Queue
 
 
 def event(type_="child.registered", department="health"):
