@@ -89,10 +89,11 @@ DEFECTS = """\
 
 LEFT = """\
 - **Retries still share the queue's head.** A requeued message comes back ahead of the rest of a
-  quorum queue (RabbitMQ 3.10), so a burst of failing messages still slows the healthy flow behind
-  it (to about 0.6-0.9 of its rate here, from 0.15-0.29). Retrying at the tail, or through a
-  delayed retry queue, would keep the full pace but changes the broker layout and definitions
-  (deploy/): left to a design decision.
+  quorum queue (RabbitMQ 3.10) and holds a prefetch slot through its pause, so a burst of failing
+  messages still delays the healthy flow behind it: 300 of them cost it about 12 s at full scale
+  (about 60 s with the pause inside the worker; 20 cost under 1 s against 4). Retrying at the tail,
+  or through a delayed retry queue, would keep the full pace but changes the broker layout and
+  definitions (deploy/): left to a design decision.
 - **nameko's own RPC consumer** has the same unguarded ack as defect 1 (an RPC in flight when the
   broker drops the connection would kill the service). The fix is in our consumer only; the RPC
   entrypoints (gateway -> referral) use nameko's `QueueConsumer`. Not exercised by the suite.
