@@ -125,6 +125,11 @@ def ops(vhost_uri, tmp_path_factory):
         ops.invalid = invalid
         wait_until(lambda: department(ops, "health")["dead_letters_open"] == 2, timeout=90,
                    message="both dead letters reached the monitor")
+        # the management API reports consumers a few seconds late on a busy machine: wait until the
+        # monitor has seen the referral service on every queue, so the map's states are settled
+        wait_until(lambda: all(department(ops, name)["queue"]["consumers"]
+                               for name in ("social", "education", "health", "medical")),
+                   timeout=60, message="the monitor sees a consumer on every referral queue")
         yield ops
     finally:
         system.stop()
