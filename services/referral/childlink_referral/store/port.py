@@ -40,8 +40,74 @@ class TimelineStore(Protocol):
     def close(self) -> None: ...
 
 
-class ReferralStore(TimelineStore, Protocol):
-    """Referrals and rule reviews, beside the timeline. Every change of a referral is a compare-and-set
+class IdentityStore(Protocol):
+    """What identity resolution keeps beside the timeline (docs/identity-matching.md):
+
+    - match records: one per department record of a child (`record_key` = `local:<dept>:<facility>:<local
+      id>`), holding the child subject as its department last sent it, so the matcher can score new
+      records against every known one. Every change (a new record, a new subject, another child) is
+      appended to the match log with an increasing `seq`: each replica's in-memory matcher catches up
+      by reading the log past the last seq it applied.
+    - identity reviews: a scored pair between the thresholds, for a person to link or keep apart.
+      Versioned like referrals: a decision is a compare-and-set on `version`.
+    - merges: one child merged into another, with everything moved (keys, timeline entries, referrals),
+      so undoing it moves back exactly that. Versioned too.
+    """
+
+    def upsert_match_record(self, record_key: str, child_id: str, subject: dict) -> int | None:
+        """Keep `subject` as record `record_key` of `child_id`. A new record, a changed subject or another
+        child appends to the match log and returns the new seq; unchanged returns None (no write)."""
+
+    def match_record(self, record_key: str) -> dict | None:
+        """{"record_key", "child_id", "subject", "seq"} or None."""
+
+    def match_records_of_child(self, child_id: str) -> list[dict]:
+        """The child's match records, by record_key."""
+
+    def match_log_since(self, seq: int, limit: int) -> list[dict]:
+        """Log rows with seq > `seq`, ascending: {"seq", "record_key", "child_id", "subject"}."""
+
+    def insert_identity_review(self, review: dict) -> bool:
+        """Store a new review (its `review_id`, `version` 1, `status`, `child_id`, `candidate_id`,
+        `created_at`); False if its review_id is stored already."""
+
+    def get_identity_review(self, review_id: str) -> dict | None: ...
+
+    def replace_identity_review(self, review: dict, expected_version: int) -> bool:
+        """Store the review's next version if the stored one is still `expected_version`; else False."""
+
+    def find_identity_reviews(self, status: str | None, offset: int, limit: int) -> tuple[int, list[dict]]:
+        """(total, page) of reviews with this status (any when None), oldest `created_at` first, then review_id."""
+
+    def identity_reviews_of_child(self, child_id: str) -> list[dict]:
+        """Reviews naming the child as `child_id` or `candidate_id`, oldest first."""
+
+    def insert_merge(self, merge: dict) -> bool:
+        """Store a new merge (`merge_id`, `version` 1, `kept_id`, `merged_id`, `status`, `at`); False if
+        its merge_id is stored already."""
+
+    def get_merge(self, merge_id: str) -> dict | None: ...
+
+    def replace_merge(self, merge: dict, expected_version: int) -> bool:
+        """Store the merge's next version if the stored one is still `expected_version`; else False."""
+
+    def merges_of_child(self, child_id: str) -> list[dict]:
+        """Merges naming the child as `kept_id` or `merged_id`, oldest `at` first."""
+
+    def move_child_records(self, to_child: str, keys: list[str], event_ids: list[str],
+                           referral_ids: list[str], record_keys: list[str]) -> None:
+        """Give each key, timeline entry (its `child_id` too), referral (its `child_id` too, version
+        unchanged) and match record (appending to the match log) to `to_child`. Idempotent."""
+
+    def set_merged_into(self, child_id: str, into: str | None) -> None:
+        """Mark the child as merged into `into` (None: not merged); `child()` then shows `merged_into`."""
+
+    def merged_into(self, child_id: str) -> str | None:
+        """The child this one was merged into, or None."""
+
+
+class ReferralStore(TimelineStore, IdentityStore, Protocol):
+    """Referrals and rule reviews, beside the timeline and the identity records. Every change of a referral is a compare-and-set
     on its version, atomic in the store: of two concurrent transitions from one version, one wins."""
 
     def insert_referral(self, referral: dict) -> bool:
@@ -76,3 +142,4 @@ class ReferralStore(TimelineStore, Protocol):
 
     def due_reviews(self, now: str, limit: int) -> list[str]:
         """Children whose review is due (at <= now), earliest first."""
+

@@ -5,6 +5,9 @@ import json
 
 from childlink_common.sqlite import BUSY_TIMEOUT_S, SqliteDatabase
 
+from .sqlite_identity import SCHEMA as IDENTITY_SCHEMA
+from .sqlite_identity import SqliteIdentityRecords
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS child_keys (
     key TEXT PRIMARY KEY,
@@ -125,9 +128,9 @@ def _page(groups, first_rows):
     return f"SELECT referral_id FROM ({sql}) ORDER BY due_by, referral_id", params
 
 
-class SqliteTimelineStore:
+class SqliteTimelineStore(SqliteIdentityRecords):
     def __init__(self, path, busy_timeout_s=BUSY_TIMEOUT_S):
-        self.db = SqliteDatabase(path, SCHEMA, busy_timeout_s=busy_timeout_s)
+        self.db = SqliteDatabase(path, SCHEMA + IDENTITY_SCHEMA, busy_timeout_s=busy_timeout_s)
 
     def children_for_keys(self, keys):
         if not keys:
@@ -174,7 +177,9 @@ class SqliteTimelineStore:
         if not rows:
             return None
         keys = [row["key"] for row in self.db.read("SELECT key FROM child_keys WHERE child_id = ?", (child_id,))]
-        return {"child_id": child_id, "profile": json.loads(rows[0]["profile"]), "keys": sorted(keys)}
+        found = {"child_id": child_id, "profile": json.loads(rows[0]["profile"]), "keys": sorted(keys)}
+        into = self.merged_into(child_id)
+        return {**found, "merged_into": into} if into else found
 
     def find_child(self, key):
         rows = self.db.read("SELECT child_id FROM child_keys WHERE key = ?", (key,))
