@@ -9,7 +9,7 @@ other services' queues (deploy/rabbitmq/definitions.json), checks it passively.
 
 from amqp.exceptions import AccessRefused
 from childlink_contracts import INGEST_DEPARTMENTS
-from kombu import Exchange, Queue
+from kombu import Exchange, Queue, binding
 
 DEAD_LETTER_EXCHANGE = "childlink.dlx"
 DEAD_LETTER_QUEUE = "childlink.dead_letters"
@@ -31,9 +31,12 @@ dead_letter_queue = Queue(
 )
 
 
-def consumer_queue(name, exchange, routing_key="#"):
+def consumer_queue(name, exchange, routing_key="#", also=()):
+    """A durable quorum queue bound to `exchange` by `routing_key` and by each key in `also`."""
+    extra = {"bindings": [binding(exchange, routing_key=key) for key in (routing_key, *also)]} if also else {
+        "exchange": exchange, "routing_key": routing_key}
     return Queue(
-        name, exchange=exchange, routing_key=routing_key, durable=True,
+        name, durable=True, **extra,
         queue_arguments={
             "x-queue-type": "quorum",
             "x-delivery-limit": BROKER_DELIVERY_LIMIT,

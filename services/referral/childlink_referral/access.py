@@ -9,7 +9,8 @@ FACILITY_ROLES = {"health_centre_staff": "health", "hospital_staff": "medical", 
                   "school_staff": "education"}
 DISTRICT_ROLES = ("social_worker", "district_officer")
 NO_CHILD_DATA = ("operator", "auditor")
-ROLES = (*FACILITY_ROLES, *DISTRICT_ROLES, "department_staff", *NO_CHILD_DATA)
+# registrar: keeps the city's child register; decides identity reviews and undoes merges, so sees any child
+ROLES = (*FACILITY_ROLES, *DISTRICT_ROLES, "department_staff", "registrar", *NO_CHILD_DATA)
 SOCIAL_REASONS = ("social_follow_up", "household_support")
 REQUESTER, RECEIVER = "requester", "receiver"
 
@@ -93,4 +94,4 @@ def can_see_child(viewer, profile, entries, referrals):
             e.get("district_code") == district for e in entries if e.get("department") != "referral")
     if role == "department_staff":
         return any(e.get("department") == viewer["department"] for e in entries)
-    return False
+    return role == "registrar"

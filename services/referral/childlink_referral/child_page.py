@@ -116,6 +116,9 @@ def child_page(store, viewer, child_id, now):
         entries = store.timeline(child_id)
         if child is None and not entries:
             raise Refusal("not_found", f"no child {child_id}")
+        if child and child.get("merged_into"):
+            raise Refusal("merged", f"child {child_id} was linked to child {child['merged_into']}: see that child",
+                          child["merged_into"])
         profile = (child or {}).get("profile") or {}
         referrals = store.referrals_of_child(child_id)
         if not can_see_child(viewer, profile, entries, referrals):

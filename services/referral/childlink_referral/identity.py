@@ -1,13 +1,30 @@
-"""Which child an event is about: deterministic links only (scored matching comes later).
+"""Which child an event is about.
 
 A child is known by keys: `nid:<national id>` when the department knows a checksum-valid one, and
-always `local:<department>:<facility>:<local id>`. The first key to claim a child wins, so two events
-about a new child racing on two workers or two replicas still land on one child.
+always `local:<department>:<facility>:<local id>` (the record key: one per department record). The first
+key to claim a child wins, so two events about a new child racing on two workers or two replicas still
+land on one child.
+
+When no key is known, the record is scored against every known record (`matching.Matcher`, kept in
+memory by `KnownRecords` and caught up from the store's match log, so replicas agree):
+
+- link: the record joins the best candidate child at once, as a merge that can be undone
+  (`linking.Linking.merge`, how "automatic"): its keys go to the candidate, the "why" is in the merge;
+- review: a child of its own for now, and a review item for a person to link or keep apart;
+- new: a child of its own.
 """
 
+import threading
 import uuid
+from dataclasses import dataclass, field
 
 from childlink_contracts import is_valid_national_id
+
+from .matching.decision import LINK, REVIEW
+from .matching.linker import Matcher
+
+LOG_PAGE = 5000
+MATCHED_FIELDS = ("given_name", "family_name", "birth_date", "sex", "district_code", "national_id", "guardian")
 
 
 def keys_for(event):
@@ -21,18 +38,14 @@ def keys_for(event):
     return keys
 
 
-def resolve(store, event, new_child_id=lambda: str(uuid.uuid4())):
-    """Return (child_id, conflicts): conflicts are keys already held by another child (merge candidates)."""
-    keys = keys_for(event)
-    known = store.children_for_keys(keys)
-    child_id = next((known[key] for key in keys if key in known), None) or new_child_id()
-    child_id = store.claim_key(keys[0], child_id)
-    conflicts = []
-    for key in keys[1:]:
-        owner = store.claim_key(key, child_id)
-        if owner != child_id:
-            conflicts.append(key)
-    return child_id, conflicts
+def record_key_of(event):
+    return keys_for(event)[-1]
+
+
+def matched_subject(event):
+    """What the matcher keeps of a record: the subject's identifying fields (no local id, no free text)."""
+    child = event["subject"]["child"]
+    return {name: child[name] for name in MATCHED_FIELDS if child.get(name)}
 
 
 def profile_of(event):
@@ -41,3 +54,86 @@ def profile_of(event):
     return {field: child[field] for field in
             ("national_id", "given_name", "family_name", "birth_date", "sex", "district_code")
             if child.get(field)}
+
+
+class KnownRecords:
+    """This replica's matcher over every match record in the store. Each use first reads the match log
+    past the last row it applied, so a record another replica added a moment ago is a candidate here."""
+
+    def __init__(self, store, matcher=None):
+        self.store = store
+        self.matcher = matcher or Matcher()
+        self.seq = 0
+        self.lock = threading.Lock()
+        self._subjects = {}  # record key -> the subject it was indexed with
+
+    def catch_up(self):
+        applied = 0
+        while True:
+            rows = self.store.match_log_since(self.seq, LOG_PAGE)
+            for row in rows:
+                self._apply(row)
+            applied += len(rows)
+            if len(rows) < LOG_PAGE:
+                return applied
+
+    def _apply(self, row):
+        key, child_id, subject = row["record_key"], row["child_id"], row["subject"]
+        known = self._subjects.get(key)
+        if known is None:
+            self.matcher.add(subject, child_id=child_id, record_id=key)
+        elif known == subject:
+            if self.matcher.record(key).child_id != child_id:
+                self.matcher.reassign(key, child_id)
+        else:
+            self.matcher.remove(key)
+            self.matcher.add(subject, child_id=child_id, record_id=key)
+        self._subjects[key] = subject
+        self.seq = max(self.seq, row["seq"])
+
+    def match(self, subject):
+        with self.lock:
+            self.catch_up()
+            return self.matcher.match(subject)
+
+    def __len__(self):
+        return len(self.matcher)
+
+
+@dataclass
+class Resolution:
+    child_id: str
+    record_key: str
+    how: str  # "key" (a key already known), "new", "matched" (scored link), "review" (new, pair in review)
+    conflicts: list = field(default_factory=list)
+    outcome: dict | None = None  # the matcher's outcome (`Outcome.to_dict()`), when it was asked
+    candidate_id: str | None = None  # the suggested child, for "review" and "matched"
+
+
+def resolve(store, event, known: KnownRecords | None = None, new_child_id=lambda: str(uuid.uuid4())):
+    """Which child the event is about, claiming its keys for that child.
+
+    Without `known`, deterministic keys only. Conflicts are keys already held by another child (merge
+    candidates: a national ID on one child and the local id on another)."""
+    keys = keys_for(event)
+    record_key = keys[-1]
+    held = store.children_for_keys(keys)
+    child_id = next((held[key] for key in keys if key in held), None)
+    how, outcome, candidate = "key", None, None
+    if child_id is None:
+        how, child_id = "new", new_child_id()
+        if known is not None:
+            found = known.match(matched_subject(event))
+            if found.decision in (LINK, REVIEW):
+                outcome, candidate = found.to_dict(), found.child_id
+                how = "matched" if found.decision == LINK else "review"
+    claimed = store.claim_key(keys[0], child_id)
+    if claimed != child_id:  # another worker claimed the record a moment ago: its child it is
+        child_id, how, outcome, candidate = claimed, "key", None, None
+    conflicts = [key for key in keys[1:] if store.claim_key(key, child_id) != child_id]
+    return Resolution(child_id, record_key, how, conflicts, outcome, candidate)
+
+
+def remember(store, event, child_id):
+    """Keep (or refresh) the event's record for matching: a no-op write when nothing changed."""
+    store.upsert_match_record(record_key_of(event), child_id, matched_subject(event))

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from childlink_common.errors import PermanentFailure
 from childlink_contracts import ContractError, validate_event
 
-from .identity import profile_of, resolve
+from .identity import profile_of, remember, resolve
+from .linking import MATCHER
 from .timeline import entry_from_event, utc_key
 
 
@@ -16,19 +17,32 @@ class Intake:
     child_id: str
     applied: bool
     conflicts: list = field(default_factory=list)
+    how: str = "key"  # identity.Resolution.how; "centre" for a centre's event
 
 
-def take_in(store, body, department, clock=time.time):
-    """Idempotent by event_id: a redelivered or re-sent event is counted as a duplicate, not applied."""
+def take_in(store, body, department, clock=time.time, known=None, linking=None):
+    """Idempotent by event_id: a redelivered or re-sent event is counted as a duplicate, not applied.
+
+    With `known` (identity.KnownRecords) and `linking` (linking.Linking), a record no key settles is
+    scored: linked at once above the upper threshold (a merge, undoable), or given a child of its own
+    and a review item between the thresholds."""
     try:
         event = validate_event(body, department)
     except ContractError as exc:
         raise PermanentFailure("breaks its contract", exc.errors) from exc
     subject = event["subject"]
-    if "child" in subject:
-        child_id, conflicts = resolve(store, event)
-        store.save_profile(child_id, profile_of(event), utc_key(event["occurred_at"]))
-    else:
-        child_id, conflicts = f"centre:{subject['centre']['centre_id']}", []
-    applied = store.append_to_timeline(entry_from_event(event, child_id, clock()))
-    return Intake(event["event_id"], child_id, applied, conflicts)
+    if "child" not in subject:
+        child_id = f"centre:{subject['centre']['centre_id']}"
+        applied = store.append_to_timeline(entry_from_event(event, child_id, clock()))
+        return Intake(event["event_id"], child_id, applied, [], "centre")
+    found = resolve(store, event, known)
+    child_id = found.child_id
+    remember(store, event, child_id)
+    store.save_profile(child_id, profile_of(event), utc_key(event["occurred_at"]))
+    applied = store.append_to_timeline({**entry_from_event(event, child_id, clock()), "record_key": found.record_key})
+    if linking is not None and found.how == "matched":
+        reason = "; ".join((found.outcome or {}).get("reasons") or ()) or None
+        child_id = linking.merge(found.candidate_id, child_id, MATCHER, "automatic", reason, found.outcome)["kept_id"]
+    elif linking is not None and found.how == "review":
+        linking.open_review(child_id, found.candidate_id, found.outcome, found.record_key)
+    return Intake(event["event_id"], child_id, applied, found.conflicts, found.how)

@@ -24,8 +24,10 @@ def timeline_view(store, child_id):
     entries = store.timeline(child_id)
     if child is None and not entries:
         return None
+    moved = {"merged_into": child["merged_into"]} if child and child.get("merged_into") else {}
     return {
         "child_id": child_id,
+        **moved,
         "profile": (child or {}).get("profile", {}),
         "entries": [{k: v for k, v in entry.items() if k != "occurred_at_utc"} for entry in with_status(entries)],
     }
@@ -86,7 +88,7 @@ def referral_filters(filters, now):
     return groups
 
 
-def _page(value, name, default, high):
+def page_number(value, name, default, high):
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
@@ -98,8 +100,8 @@ def list_referrals(store, viewer, filters, page, page_size, now):
     try:
         viewer = check_viewer(viewer)
         groups = [referral_scope(viewer), *referral_filters(filters, now)]
-        page = _page(page, "page", 1, 1_000_000)
-        page_size = _page(page_size, "page_size", 50, MAX_PAGE_SIZE)
+        page = page_number(page, "page", 1, 1_000_000)
+        page_size = page_number(page_size, "page_size", 50, MAX_PAGE_SIZE)
     except Refusal as refusal:
         return refusal.answer()
     total, items = store.find_referrals(groups, (page - 1) * page_size, page_size)

@@ -6,11 +6,7 @@ child_page; this module only wires them to nameko, the store, the outbox and its
 """
 
 import threading
-
-from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
-from nameko.timer import timer
-from nameko.web.handlers import http
+import time
 
 from childlink_common import settings
 from childlink_common.batching import consume_batches
@@ -23,11 +19,17 @@ from childlink_common.outbox import open_outbox
 from childlink_common.relay import OutboxRelay
 from childlink_common.topology import REFERRAL_EXCHANGE, consumer_queue, referral_queue
 from childlink_common.web import answer, json_response, key_is_valid, unauthorised
+from nameko.extensions import DependencyProvider
+from nameko.rpc import rpc
+from nameko.timer import timer
+from nameko.web.handlers import http
 
 from . import child_page as pages
-from . import queries
+from . import identity_views, queries
 from .events import check_delivered
+from .identity import KnownRecords
 from .intake import take_in
+from .linking import Linking, check_identity_delivered
 from .store import open_store
 from .times import utc_now
 from .workflow import Referrals
@@ -35,9 +37,12 @@ from .workflow import Referrals
 log = get_logger(__name__)
 READ_KEYS = settings.api_keys("REFERRAL_API_KEYS", "dev-staff-key")
 TIMER_INTERVAL_S = settings.float_env("REFERRAL_TIMER_INTERVAL_S", 30.0)
+# Scored identity matching of records no key settles (docs/identity-matching.md). Off for a first load of
+# history, which the batch command (`python -m childlink_referral.dedup`) deduplicates afterwards.
+MATCHING = settings.flag_env("REFERRAL_MATCHING", True)
 # The referral service reads its own events back: each delivery is checked and logged, and the relay's
 # mandatory publishes always have a queue to reach. Other consumers bind their own queues.
-OWN_EVENTS_QUEUE = consumer_queue("referral.referral.events", REFERRAL_EXCHANGE, "referral.#")
+OWN_EVENTS_QUEUE = consumer_queue("referral.referral.events", REFERRAL_EXCHANGE, "referral.#", also=("child.#",))
 
 
 class Backend(DependencyProvider):
@@ -55,6 +60,12 @@ class Backend(DependencyProvider):
         self.relay = OutboxRelay(self.outbox, "referral", settings.amqp_uri(self.container.config),
                                  batch_size=settings.int_env("RELAY_BATCH_SIZE", 200))
         self.referrals = Referrals(self.store, self.outbox, wake=self._work.set)
+        self.linking = Linking(self.store, self.outbox, self.referrals, wake=self._work.set)
+        self.known = KnownRecords(self.store) if MATCHING else None
+        if self.known is not None:  # the matcher's index, from every stored record (later: the log's tail)
+            started = time.monotonic()
+            records = self.known.catch_up()
+            log.info("identity.index_built", records=records, seconds=round(time.monotonic() - started, 2))
 
     def start(self):
         if settings.flag_env("RELAY_ENABLED", True):
@@ -84,6 +95,30 @@ class Backend(DependencyProvider):
         return self
 
 
+STATUS_OF_REFUSAL = {"invalid": 422, "forbidden": 403, "not_found": 404, "conflict": 409, "merged": 409}
+
+
+def reviewer_of(request):
+    return {"user_id": request.headers.get("X-Childlink-User", ""), "role": request.headers.get("X-Childlink-Role", ""),
+            "department": request.headers.get("X-Childlink-Department") or None}
+
+
+def json_body(request):
+    try:
+        body = request.get_json(force=True, silent=False)
+    except Exception:  # noqa: BLE001 - werkzeug raises several kinds for a bad body
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def identity_answer(result):
+    """An identity answer over HTTP: 200 with it, or the refusal's status with its error (naming the field)."""
+    if result.get("ok"):
+        return json_response(200, result)
+    error = result["error"]
+    return json_response(STATUS_OF_REFUSAL.get(error["code"], 422), result)
+
+
 class ReferralService:
     name = "referral"
     backend = Backend()
@@ -95,7 +130,7 @@ class ReferralService:
         return self.backend.store
 
     def _take_in(self, body, department):
-        intake = take_in(self.store, body, department)
+        intake = take_in(self.store, body, department, known=self.backend.known, linking=self.backend.linking)
         log.info("timeline.appended" if intake.applied else "timeline.duplicate",
                  event_id=intake.event_id, child_id=intake.child_id, department=department,
                  correlation_id=body.get("correlation_id") if isinstance(body, dict) else None)
@@ -137,7 +172,13 @@ class ReferralService:
     def on_referral_event(self, body):
         """Every transition read back from `referral.events`: checked against the referral and logged, so
         operators see each one delivered (and the relay's mandatory publishes always have a queue)."""
-        referral_id = (body.get("payload") or {}).get("referral_id") if isinstance(body, dict) else None
+        payload = (body.get("payload") or {}) if isinstance(body, dict) else {}
+        if isinstance(body, dict) and str(body.get("type", "")).startswith("child."):
+            merge_id = payload.get("merge_id")
+            check_identity_delivered(body, self.store.get_merge(merge_id) if isinstance(merge_id, str) else None)
+            log.info("identity.event_delivered", event_id=body["event_id"], type=body["type"], merge_id=merge_id)
+            return
+        referral_id = payload.get("referral_id")
         check_delivered(body, self.store.get_referral(referral_id) if isinstance(referral_id, str) else None)
         log.info("referral.event_delivered", event_id=body["event_id"], type=body.get("type"),
                  referral_id=referral_id, correlation_id=body.get("correlation_id"))
@@ -165,6 +206,28 @@ class ReferralService:
     @rpc
     def child_page(self, viewer, child_id):
         return pages.child_page(self.store, viewer, child_id, utc_now())
+
+    # --- identity: the review queue and merges (registrar) -------------------------------------------
+
+    @rpc
+    def list_identity_reviews(self, viewer, status="open", page=1, page_size=50):
+        return identity_views.list_reviews(self.store, viewer, status, page, page_size)
+
+    @rpc
+    def get_identity_review(self, viewer, review_id):
+        return identity_views.get_review(self.store, viewer, review_id)
+
+    @rpc
+    def decide_identity_review(self, viewer, review_id, decision, reason=None, expected_version=None):
+        return self.backend.linking.decide(viewer, review_id, decision, reason, expected_version)
+
+    @rpc
+    def merges_of_child(self, viewer, child_id):
+        return identity_views.merges_of_child(self.store, viewer, child_id)
+
+    @rpc
+    def undo_merge(self, viewer, merge_id, reason=None, expected_version=None):
+        return self.backend.linking.undo(viewer, merge_id, reason, expected_version)
 
     # --- service to service ----------------------------------------------------------------------
 
@@ -210,6 +273,47 @@ class ReferralService:
         if child_id is None:
             return answer(problem(404, "not_found", "no such child"))
         return json_response(200, {"child_id": child_id})
+
+    @http("GET", "/v1/identity/reviews")
+    def http_identity_reviews(self, request):
+        """The review queue. The reviewer is named by headers (X-Childlink-User, X-Childlink-Role): the
+        API key says which system calls, the headers who in it decides (the gateway passes its user)."""
+        if not key_is_valid(request, READ_KEYS):
+            return unauthorised()
+        try:
+            page = int(request.args.get("page", 1))
+        except ValueError:
+            return answer(problem(422, "invalid_query", "page must be a whole number", errors={"page": ["not a number"]}))
+        return identity_answer(identity_views.list_reviews(self.store, reviewer_of(request),
+                                                           request.args.get("status", "open") or None, page))
+
+    @http("GET", "/v1/identity/reviews/<string:review_id>")
+    def http_identity_review(self, request, review_id):
+        if not key_is_valid(request, READ_KEYS):
+            return unauthorised()
+        return identity_answer(identity_views.get_review(self.store, reviewer_of(request), review_id))
+
+    @http("POST", "/v1/identity/reviews/<string:review_id>/decision")
+    def http_identity_decision(self, request, review_id):
+        """Body: {"decision": "link" | "keep_apart", "reason": ..., "expected_version": n}."""
+        if not key_is_valid(request, READ_KEYS):
+            return unauthorised()
+        body = json_body(request)
+        if body is None:
+            return answer(problem(400, "malformed_json", "body is not a JSON object"))
+        return identity_answer(self.backend.linking.decide(reviewer_of(request), review_id, body.get("decision"),
+                                                           body.get("reason"), body.get("expected_version")))
+
+    @http("POST", "/v1/identity/merges/<string:merge_id>/undo")
+    def http_undo_merge(self, request, merge_id):
+        """Body: {"reason": ..., "expected_version": n}."""
+        if not key_is_valid(request, READ_KEYS):
+            return unauthorised()
+        body = json_body(request)
+        if body is None:
+            return answer(problem(400, "malformed_json", "body is not a JSON object"))
+        return identity_answer(self.backend.linking.undo(reviewer_of(request), merge_id, body.get("reason"),
+                                                         body.get("expected_version")))
 
     @http("GET", "/metrics")
     def metrics_endpoint(self, request):

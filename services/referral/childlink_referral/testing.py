@@ -6,7 +6,9 @@ import datetime as dt
 from childlink_common.testing.events import child, event
 from childlink_contracts import validate_event
 
+from childlink_referral.identity import KnownRecords
 from childlink_referral.intake import take_in
+from childlink_referral.linking import Linking
 from childlink_referral.rules import build_state
 from childlink_referral.store.sqlite_store import SqliteTimelineStore
 from childlink_referral.timeline import entry_from_event
@@ -105,18 +107,26 @@ class Clock:
 class World:
     """A referral service without nameko: the SQLite store, an outbox, the workflow and a clock."""
 
-    def __init__(self, path):
+    def __init__(self, path, matching=False):
         self.store = SqliteTimelineStore(path / "referral.sqlite3")
         self.outbox = ListOutbox()
         self.clock = Clock()
         self.referrals = Referrals(self.store, self.outbox, clock=self.clock)
+        self.linking = Linking(self.store, self.outbox, self.referrals, clock=self.clock)
+        self.known = KnownRecords(self.store) if matching else None
+
+    def take(self, body):
+        """Take one event in (as the consumer does) and evaluate the rules: its Intake."""
+        intake = take_in(self.store, body, body["source"]["department"], known=self.known,
+                         linking=self.linking if self.known is not None else None)
+        self.referrals.reconcile_child(intake.child_id)
+        return intake
 
     def send(self, *bodies):
-        """Take each event in (as the consumer does) and evaluate the rules; the last child's id."""
+        """Take each event in; the last child's id."""
         child_id = None
         for body in bodies:
-            child_id = take_in(self.store, body, body["source"]["department"]).child_id
-            self.referrals.reconcile_child(child_id)
+            child_id = self.take(body).child_id
         return child_id
 
     def referrals_of(self, child_id, reason=None):

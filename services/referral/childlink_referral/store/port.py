@@ -14,6 +14,9 @@ class TimelineStore(Protocol):
     def save_profile(self, child_id: str, profile: dict, as_of: str) -> None:
         """Keep the newest demographics (by `as_of`, a sortable UTC instant) per child."""
 
+    def replace_profile(self, child_id: str, profile: dict) -> None:
+        """Put back a child's demographics as they were (undoing a merge); its `as_of` is kept."""
+
     def append_to_timeline(self, entry: dict) -> bool:
         """Store one timeline entry; False (and the duplicate counted) if its event_id is stored already."""
 

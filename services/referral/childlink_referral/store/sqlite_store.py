@@ -153,6 +153,11 @@ class SqliteTimelineStore(SqliteIdentityRecords):
                 (child_id, json.dumps(profile, ensure_ascii=False), as_of),
             )
 
+    def replace_profile(self, child_id, profile):
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE children SET profile = ? WHERE child_id = ?",
+                         (json.dumps(profile, ensure_ascii=False), child_id))
+
     def append_to_timeline(self, entry):
         with self.db.transaction() as conn:
             cursor = conn.execute(
