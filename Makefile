@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen --no-sync
 N ?= 20
 PYTEST_ARGS ?=
 
-.PHONY: help install system-packages broker run up stop down status simulate test test-fast lint contracts clean bench-identity bench reliability bench-monitor
+.PHONY: help install system-packages broker run up stop down status simulate test test-fast lint contracts clean bench-identity bench reliability bench-monitor dedup
 
 help:
 	@echo "make run       install, start RabbitMQ if needed, start every service, simulate $(N) children, print URLs"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench     throughput, latency, reads, memory and cost growth on the real broker; writes docs/benchmark-report.md"
 	@echo "make bench-identity   identity matching: precision/recall, review share, match() latency among 300,000 children"
 	@echo "make bench-monitor    referral throughput with and without the monitor tapping every flow"
+	@echo "make dedup     link the children a first load of history (REFERRAL_MATCHING=0) left apart; DEDUP_ARGS=--dry-run"
 
 $(UV):
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 not found (pyenv install 3.13, or set PYTHON313=...)"; exit 1; }
@@ -85,6 +86,11 @@ bench-monitor: install broker
 
 bench-identity: install
 	$(RUN) python -m childlink_referral.matching.bench $(BENCH_ARGS)
+
+# After a first load of history taken in with REFERRAL_MATCHING=0: score every record against the other
+# children once (link / review / new). DEDUP_ARGS: --dry-run, --report PATH, --limit N.
+dedup: install
+	$(RUN) python -m childlink_referral.dedup $(DEDUP_ARGS)
 
 contracts: install
 	$(RUN) python -m childlink_contracts.docs
