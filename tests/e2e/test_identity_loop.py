@@ -1,0 +1,130 @@
+"""Identity resolution end to end: real health, social and referral services as processes on the real
+RabbitMQ (a throwaway vhost).
+
+- the same child, registered without a national ID at a health centre and at a child development centre,
+  ends as one child with one timeline; `child.linked` is published on referral.events;
+- twins (same birth date, family name and mother) stay two children, and the pair waits for a person in
+  the review queue (HTTP API);
+- a registrar undoes the link over HTTP: both timelines are back as they were, `child.unlinked` is
+  published, and a later event for the health centre's record still lands on its own child.
+"""
+
+import json
+from urllib.parse import urlparse
+
+import pytest
+import requests
+from childlink_common.testing.events import child, event
+from childlink_common.testing.services import STAFF_KEY, System, wait_until
+from kombu import Connection, Exchange, Queue
+
+pytestmark = pytest.mark.e2e
+
+WATCH_QUEUE = "e2e.identity.events.watch"
+MOTHER = {"national_id": "3100701443816", "phone": "0812345678", "relation": "mother"}
+REGISTRAR = {"X-API-Key": STAFF_KEY, "X-Childlink-User": "reg.suda", "X-Childlink-Role": "registrar",
+             "X-Childlink-Department": "health"}
+
+
+@pytest.fixture(scope="module")
+def amqp_uri(request, vhost_pipeline):
+    parts = urlparse(request.config.getoption("RABBIT_AMQP_URI"))
+    with vhost_pipeline.get() as vhost:
+        yield f"{parts.scheme}://{parts.netloc}/{vhost}"
+
+
+@pytest.fixture(scope="module")
+def published(amqp_uri):
+    with Connection(amqp_uri) as connection:
+        exchange = Exchange("referral.events", type="topic", durable=True)
+        Queue(WATCH_QUEUE, exchange=exchange, routing_key="child.#", durable=False)(connection.channel()).declare()
+    seen = []
+
+    def read():
+        with Connection(amqp_uri) as connection:
+            channel = connection.channel()
+            while (message := channel.basic_get(queue=WATCH_QUEUE, no_ack=True)) is not None:
+                seen.append(json.loads(message.body))
+        return seen
+
+    return read
+
+
+@pytest.fixture(scope="module")
+def system(amqp_uri, published, tmp_path_factory):
+    running = System(amqp_uri, tmp_path_factory.mktemp("identity-loop"), services=("health", "social", "referral"))
+    running.start()
+    yield running
+    running.stop()
+    for name, process in running.processes.items():  # shown by pytest only when a test failed
+        print(f"----- {name} log (tail) -----\n{process.logs()[-4000:]}")
+
+
+def subject(local_id, given_name="สมใจ", **kw):
+    return child(local_id=local_id, national_id=None, **{"given_name": given_name, "family_name": "รักไทย",
+                                                         "birth_date": "2023-08-09", "guardian": MOTHER, **kw})
+
+
+def entries(system, child_id):
+    return [{k: v for k, v in e.items() if k != "duplicates"} for e in system.timeline(child_id)["entries"]]
+
+
+def test_one_child_in_two_departments_is_linked_and_the_link_can_be_undone(system, published):
+    health = [event("health", "child.registered", subject=subject("HN-ID-1", given_name="ด.ญ. สมใจ"),
+                    occurred_days_ago=400),
+              event("health", "child.immunised", subject=subject("HN-ID-1"), occurred_days_ago=300)]
+    assert system.post("health", health).status_code == 202
+    health_child = wait_until(lambda: system.find_child(department="health", facility="HC-1001-01",
+                                                        local_id="HN-ID-1"), message="health record stored")
+    wait_until(lambda: len(system.timeline(health_child)["entries"]) == 2, message="both health events")
+    before = entries(system, health_child)
+
+    social = event("social", "child.enrolled", subject=subject("CDC-ID-1", given_name="สมใจ"), occurred_days_ago=100)
+    assert system.post("social", [social]).status_code == 202
+    wait_until(lambda: len(system.timeline(health_child)["entries"]) == 3, message="the centre's record linked")
+    assert system.find_child(department="social", facility="CDC-1001-01", local_id="CDC-ID-1") == health_child
+    [linked] = wait_until(lambda: [e for e in published() if e["type"] == "child.linked"], message="child.linked")
+    assert linked["payload"]["kept_id"] == health_child and linked["payload"]["how"] == "automatic"
+    merged_child = linked["payload"]["merged_id"]
+    assert system.timeline(merged_child)["merged_into"] == health_child
+
+    undo = requests.post(f"{system['referral'].url}/v1/identity/merges/{linked['payload']['merge_id']}/undo",
+                         json={"reason": "two children after all", "expected_version": 1}, headers=REGISTRAR,
+                         timeout=10)
+    assert undo.status_code == 200, undo.text
+    assert entries(system, health_child) == before
+    assert [e["event_id"] for e in system.timeline(merged_child)["entries"]] == [social["event_id"]]
+    wait_until(lambda: any(e["type"] == "child.unlinked" for e in published()), message="child.unlinked")
+    again = requests.post(f"{system['referral'].url}/v1/identity/merges/{linked['payload']['merge_id']}/undo",
+                          json={"reason": "twice", "expected_version": 2}, headers=REGISTRAR, timeout=10)
+    assert again.status_code == 409
+    nurse = requests.post(f"{system['referral'].url}/v1/identity/merges/{linked['payload']['merge_id']}/undo",
+                          json={"reason": "x", "expected_version": 2},
+                          headers={**REGISTRAR, "X-Childlink-Role": "health_centre_staff"}, timeout=10)
+    assert nurse.status_code == 403
+
+
+def test_twins_stay_two_children_and_wait_in_the_review_queue(system):
+    first = event("health", "child.registered", subject=subject("HN-TW-1", given_name="ปิติ", sex="male",
+                                                                birth_date="2022-02-02"), occurred_days_ago=200)
+    second = event("health", "child.registered", subject=subject("HN-TW-2", given_name="ปรีชา", sex="male",
+                                                                 birth_date="2022-02-02"), occurred_days_ago=200)
+    assert system.post("health", [first, second]).status_code == 202
+    ids = [wait_until(lambda local_id=local_id: system.find_child(department="health", facility="HC-1001-01",
+                                                                  local_id=local_id), message=local_id)
+           for local_id in ("HN-TW-1", "HN-TW-2")]
+    assert ids[0] != ids[1]
+    queue = wait_until(lambda: [r for r in requests.get(f"{system['referral'].url}/v1/identity/reviews",
+                                                        headers=REGISTRAR, timeout=10).json()["items"]
+                                if {r["child_id"], r["candidate_id"]} == set(ids)], message="the twins in review")
+    detail = requests.get(f"{system['referral'].url}/v1/identity/reviews/{queue[0]['review_id']}",
+                          headers=REGISTRAR, timeout=10).json()
+    assert {detail["child"]["records"][0]["subject"]["given_name"],
+            detail["candidate"]["records"][0]["subject"]["given_name"]} == {"ปิติ", "ปรีชา"}
+    refused = requests.post(f"{system['referral'].url}/v1/identity/reviews/{queue[0]['review_id']}/decision",
+                            json={"decision": "keep_apart", "expected_version": 1}, headers=REGISTRAR, timeout=10)
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "reason"
+    kept = requests.post(f"{system['referral'].url}/v1/identity/reviews/{queue[0]['review_id']}/decision",
+                         json={"decision": "keep_apart", "reason": "twins", "expected_version": 1},
+                         headers=REGISTRAR, timeout=10)
+    assert kept.status_code == 200 and kept.json()["review"]["status"] == "kept_apart"
