@@ -29,7 +29,7 @@ log = get_logger(__name__)
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
 ERROR_STATUS = {"forbidden": 403, "not_found": 404, "invalid": 422, "conflict": 409, "not_allowed": 409,
-                "unavailable": 503, "timeout": 504, "error": 502}
+                "merged": 409, "unavailable": 503, "timeout": 504, "error": 502}
 MAX_FORM_BYTES = 16 * 1024
 
 
@@ -90,6 +90,10 @@ class GatewayApp:
             Rule("/referrals/<referral_id>", endpoint="referral", methods=["GET"]),
             Rule("/referrals/<referral_id>/act", endpoint="act", methods=["POST"]),
             Rule("/children/<child_id>", endpoint="child", methods=["GET"]),
+            Rule("/identity/reviews", endpoint="identity_reviews", methods=["GET"]),
+            Rule("/identity/reviews/<review_id>", endpoint="identity_review", methods=["GET"]),
+            Rule("/identity/reviews/<review_id>/decide", endpoint="identity_decide", methods=["POST"]),
+            Rule("/identity/merges/<merge_id>/undo", endpoint="identity_undo", methods=["POST"]),
             Rule("/audit", endpoint="audit_log", methods=["GET"]),
             Rule("/static/app.css", endpoint="css", methods=["GET"]),
         ], strict_slashes=False)
@@ -211,6 +215,8 @@ class GatewayApp:
             return redirect("/audit", 303)
         if not roles.sees_child_data(ctx.user):
             return self.render(ctx, "no_child_data.html")
+        if roles.reviews_identity(ctx.user):
+            return redirect("/identity/reviews", 303)
         return redirect("/referrals", 303)
 
     def page_signin(self, ctx):
@@ -278,6 +284,21 @@ class GatewayApp:
             return self.error_page(ctx, 403, "error.no_child_data")
         return None
 
+    def _registrar_gate(self, ctx):
+        """None when the user may use the identity pages; else the response, before any call."""
+        if ctx.user is None:
+            return self.to_signin(ctx)
+        if not roles.reviews_identity(ctx.user):
+            return self.error_page(ctx, 403, "error.registrar_only")
+        return None
+
+    @staticmethod
+    def _expected_version(form):
+        try:
+            return int(form.get("expected_version", ""))
+        except ValueError:
+            return None
+
     def page_inbox(self, ctx):
         if (gate := self._child_data_gate(ctx)) is not None:
             return gate
@@ -326,10 +347,7 @@ class GatewayApp:
             return self.error_page(ctx, 400, "error.bad_request")
         fields = {name: form.get(name, "").strip()[:1000] for name in ("reason", "scheduled_for", "outcome", "notes")
                   if form.get(name, "").strip()}
-        try:
-            expected_version = int(form.get("expected_version", ""))
-        except ValueError:
-            expected_version = None
+        expected_version = self._expected_version(form)
         answer = ctx.referral.act_on_referral(ctx.viewer, referral_id, action, fields, expected_version)
         referral = answer.get("referral") or {}
         self._write_audit(audit.entry(
@@ -352,16 +370,36 @@ class GatewayApp:
             return self.error_page(ctx, 403, "error.no_child_data")
         if not pages.valid_id(child_id):
             return self.error_page(ctx, 404, "error.not_found")
-        reason = ctx.request.args.get("reason", "")
+        args = ctx.request.args
+        reason = args.get("reason", "")
         if reason not in pages.ACCESS_REASONS:
             return self.render(ctx, "child_reason.html", child_id=child_id, access_reasons=pages.ACCESS_REASONS,
                                invalid=bool(reason))
+        merged_from = args.get("merged_from", "")
+        separated = args.get("separated", "")
+        return self._child_view(ctx, child_id, reason,
+                                merged_from=merged_from if pages.valid_id(merged_from) else None,
+                                done="unlinked" if args.get("done") == "unlinked" else None,
+                                separated=separated if pages.valid_id(separated) else None)
+
+    def _child_view(self, ctx, child_id, reason, status=200, merged_from=None, done=None, separated=None,
+                    undo_error=None):
         answer = ctx.referral.child_page(ctx.viewer, child_id)
         # Audited before anything is shown; if the audit log cannot be written, nothing is shown.
         self._write_audit(audit.entry(ctx.user, "child.view", target_kind="child", target_id=child_id,
                                       reason=reason, outcome=audit.outcome_of(answer)))
         if not answer.get("ok"):
-            return self.refusal_page(ctx, answer)
+            error = answer["error"]
+            into = error.get("field")
+            if error.get("code") == "merged" and pages.valid_id(into) and into != child_id:
+                # the child was linked into another: that one is the child now (its page says so)
+                return redirect(f"/children/{into}?" + urlencode({"reason": reason, "merged_from": child_id}), 303)
+            if undo_error is not None:  # the undo failed and now the child cannot be read: show both
+                answer = {"ok": False, "error": undo_error}
+            return self.refusal_page(ctx, answer, here=f"/children/{child_id}?reason={reason}")
+        merges = None
+        if roles.reviews_identity(ctx.user):
+            merges = ctx.referral.merges_of_child(ctx.viewer, child_id)
         child = answer.get("child") or {}
         profile = child.get("profile") or {}
         birth_date = profile.get("birth_date")
@@ -370,13 +408,125 @@ class GatewayApp:
                       for indicator, one in series.items()]
         timeline = pages.newest_first(child.get("timeline") or [])
         return self.render(
-            ctx, "child.html", child_id=child_id, child=child, profile=profile, reason=reason,
+            ctx, "child.html", status=status, here=f"/children/{child_id}?reason={reason}",
+            child_id=child_id, child=child, profile=profile, reason=reason,
             consent=child.get("consent") or {"shared": True},
             age=dates.age_text(dates.age_in_months(birth_date, dates.today()), ctx.session["lang"]),
             national_id=pages.mask_national_id(profile.get("national_id")),
             timeline=timeline, summary=pages.timeline_summary, charts=chart_svgs,
             dspm=pages.dspm_grid(child.get("dspm")), doses=pages.immunisation_rows(child.get("immunisations")),
-            referrals=child.get("referrals") or [])
+            referrals=child.get("referrals") or [], merges=merges, merged_from=merged_from, done=done,
+            separated=separated, undo_error=undo_error, score=pages.weight_text)
+
+    # --- identity reviews (registrar) -----------------------------------------------------------------
+
+    def page_identity_reviews(self, ctx):
+        if (gate := self._registrar_gate(ctx)) is not None:
+            return gate
+        query = pages.review_query(ctx.request.args)
+        answer = ctx.referral.list_identity_reviews(ctx.viewer, query.status_filter(), query.page, pages.PAGE_SIZE)
+        items = answer.get("items", []) if answer.get("ok") else []
+        total = answer.get("total", len(items)) if answer.get("ok") else 0
+        return self.render(ctx, "identity_reviews.html", status=200 if answer.get("ok") else ERROR_STATUS.get(
+            answer["error"].get("code"), 502), query=query, answer=answer, items=items, total=total,
+            pages_total=pages.page_count(total), filters=pages.REVIEW_FILTERS,
+            score=pages.weight_text, probability=pages.probability_text,
+            page_link=lambda p: "/identity/reviews?" + query.query_string(p))
+
+    def _review_page(self, ctx, review_id, status=200, error=None, done=None, typed=None):
+        answer = ctx.referral.get_identity_review(ctx.viewer, review_id)
+        # Both children's names, birth dates and guardians are on this page: audited like a child page view.
+        self._write_audit(audit.entry(ctx.user, "identity.view", target_kind="identity_review", target_id=review_id,
+                                      outcome=audit.outcome_of(answer)))
+        here = f"/identity/reviews/{review_id}"
+        if not answer.get("ok"):
+            if error is not None:  # the decision failed and now the review cannot be read: show both
+                answer = {"ok": False, "error": error}
+            return self.refusal_page(ctx, answer, here=here)
+        review = answer.get("review") or {}
+        outcome = review.get("outcome") if isinstance(review.get("outcome"), dict) else {}
+        child, candidate = answer.get("child") or {}, answer.get("candidate") or {}
+        return self.render(
+            ctx, "identity_review.html", status=status, here=here, review=review, outcome=outcome,
+            child=child, candidate=candidate, sides=(("child", child, pages.identity_records(child)),
+                                                     ("candidate", candidate, pages.identity_records(candidate))),
+            comparison=pages.comparison_rows(outcome), error=error, done=done, typed=typed or {},
+            score=pages.weight_text, probability=pages.probability_text)
+
+    def page_identity_review(self, ctx, review_id):
+        if (gate := self._registrar_gate(ctx)) is not None:
+            return gate
+        if not pages.valid_id(review_id):
+            return self.error_page(ctx, 404, "error.not_found")
+        done = ctx.request.args.get("done")
+        return self._review_page(ctx, review_id, done=done if done in roles.DECISIONS else None)
+
+    def page_identity_decide(self, ctx, review_id):
+        if ctx.user is None:
+            return self.to_signin(ctx)
+        if self._csrf_failed(ctx):
+            return self.error_page(ctx, 403, "error.csrf")
+        if (gate := self._registrar_gate(ctx)) is not None:
+            return gate
+        if not pages.valid_id(review_id):
+            return self.error_page(ctx, 404, "error.not_found")
+        form = ctx.request.form
+        decision = form.get("decision", "")
+        if decision not in roles.DECISIONS:
+            return self.error_page(ctx, 400, "error.bad_request")
+        reason = form.get("reason", "").strip()[:1000] or None
+        expected_version = self._expected_version(form)
+        answer = ctx.referral.decide_identity_review(ctx.viewer, review_id, decision, reason, expected_version)
+        review = answer.get("review") or {}
+        self._write_audit(audit.entry(
+            ctx.user, f"identity.{decision}", target_kind="identity_review", target_id=review_id, reason=reason,
+            outcome=audit.outcome_of(answer),
+            detail={"expected_version": expected_version, "status": review.get("status"),
+                    "child_id": review.get("child_id"), "candidate_id": review.get("candidate_id"),
+                    "merge_id": review.get("merge_id")}))
+        if answer.get("ok"):
+            return redirect(f"/identity/reviews/{review_id}?done={decision}", 303)
+        error = answer["error"]
+        return self._review_page(ctx, review_id, status=ERROR_STATUS.get(error.get("code"), 400), error=error,
+                                 typed={"decision": decision, "reason": reason or ""})
+
+    def page_identity_undo(self, ctx, merge_id):
+        if ctx.user is None:
+            return self.to_signin(ctx)
+        if self._csrf_failed(ctx):
+            return self.error_page(ctx, 403, "error.csrf")
+        if (gate := self._registrar_gate(ctx)) is not None:
+            return gate
+        if not pages.valid_id(merge_id):
+            return self.error_page(ctx, 404, "error.not_found")
+        form = ctx.request.form
+        reason = form.get("reason", "").strip()[:1000] or None
+        expected_version = self._expected_version(form)
+        child_id = form.get("child_id", "")
+        child_id = child_id if pages.valid_id(child_id) else None  # the page the form was on
+        access = form.get("access_reason", "")
+        access = access if access in pages.ACCESS_REASONS else "care"
+        answer = ctx.referral.undo_merge(ctx.viewer, merge_id, reason, expected_version)
+        merge = answer.get("merge") or {}
+        self._write_audit(audit.entry(
+            ctx.user, "identity.unlink", target_kind="merge", target_id=merge_id, reason=reason,
+            outcome=audit.outcome_of(answer),
+            detail={"expected_version": expected_version, "status": merge.get("status"),
+                    "kept_id": merge.get("kept_id"), "merged_id": merge.get("merged_id"),
+                    "review_id": merge.get("review_id"), "child_id": child_id}))
+        if answer.get("ok"):
+            back = child_id or merge.get("kept_id")
+            if not pages.valid_id(back):
+                return redirect("/identity/reviews", 303)
+            query = {"reason": access, "done": "unlinked"}
+            if pages.valid_id(merge.get("merged_id")):
+                query["separated"] = merge["merged_id"]
+            return redirect(f"/children/{back}?" + urlencode(query), 303)
+        error = answer["error"]
+        if child_id is None:
+            return self.refusal_page(ctx, answer, here="/identity/reviews")
+        return self._child_view(ctx, child_id, access, status=ERROR_STATUS.get(error.get("code"), 400),
+                                undo_error=error)
 
     def page_audit_log(self, ctx):
         if ctx.user is None:

@@ -3,7 +3,7 @@
 import datetime as dt
 import uuid
 
-ACCESS_ACTIONS = ("child.view",)
+ACCESS_ACTIONS = ("child.view", "identity.view")
 
 
 def utc_now():

@@ -1,8 +1,10 @@
 """An in-memory stand-in for the referral service's RPC interface (docs/referral-interface.md).
 
 Used by the gateway's unit tests, and to show the answer shapes the pages read: the growth points with
-z-scores and WHO bands, the DSPM screenings, the immunisation schedule. It follows the documented
-rules loosely (who sees what, versions, required fields); the real rules live in services/referral.
+z-scores and WHO bands, the DSPM screenings, the immunisation schedule, the identity review queue with
+both children's department records and the matcher's field-by-field comparison. It follows the
+documented rules loosely (who sees what, versions, required fields, a merged child refused as `merged`,
+merges undone last-in first-out); the real rules live in services/referral.
 """
 
 import copy
@@ -11,6 +13,7 @@ import datetime as dt
 from childlink_contracts.medical import OUTCOMES
 
 OPEN = ("requested", "accepted", "scheduled", "in_progress")
+REVIEW_STATUSES = ("open", "linked", "kept_apart")
 STATUSES = ("requested", "accepted", "rejected", "scheduled", "in_progress", "completed", "cancelled", "expired",
             "entered_in_error")
 TRANSITIONS = {  # action: (statuses it may start from, status it leads to, sides that may take it)
@@ -99,6 +102,44 @@ def sample_child(child_id="c-1", consent_shared=True):
     }
 
 
+def sample_record(record_key, **subject):
+    """A department's record of a child as the identity review shows it: its key and its subject."""
+    return {"record_key": record_key, "department": record_key.split(":")[1], "subject": subject}
+
+
+MOTHER = {"national_id": "3100701443816", "phone": "0812345678", "relation": "mother"}
+
+
+def sample_records():
+    """c-1 as Health registered her; c-2, very likely the same girl, as a child development centre enrolled her."""
+    return {
+        "c-1": [sample_record("local:health:HC-1001-01:HN1", given_name="สมใจ", family_name="ใจดี",
+                              birth_date="2024-03-15", sex="female", district_code="1001", national_id="1234567890121",
+                              guardian=dict(MOTHER))],
+        "c-2": [sample_record("local:social:CDC-1001-001:S7", given_name="ด.ญ.สมใจ", family_name="ใจดี",
+                              birth_date="2024-03-15", sex="female", district_code="1001",
+                              guardian={"phone": "081-234-5679", "relation": "mother"})],
+    }
+
+
+def sample_outcome(candidate_id="c-1", score=3.4, probability=0.913):
+    """The matcher's outcome as a review keeps it (childlink_referral.matching.linker.Outcome.to_dict)."""
+    comparison = [("given_name", "variant", 6.1), ("family_name", "exact", 8.2), ("birth_date", "exact", 9.4),
+                  ("sex", "same", 0.9), ("national_id", "missing", 0.0), ("guardian_national_id", "missing", 0.0),
+                  ("guardian_phone", "typo", 3.1), ("district", "same", 1.7)]
+    return {"decision": "review", "child_id": candidate_id, "record_id": "local:health:HC-1001-01:HN1",
+            "score": score, "weight": round(score + 18.0, 2), "prior": -18.0, "probability": probability,
+            "comparison": [{"field": f, "level": level, "weight": w} for f, level, w in comparison],
+            "runner_up": None, "reasons": [f"score {score:.1f} between -6 and 6"], "considered": 3}
+
+
+def sample_review(review_id="ir-1", child_id="c-2", candidate_id="c-1", status="open", **extra):
+    return {"review_id": review_id, "version": 1, "status": status, "child_id": child_id,
+            "candidate_id": candidate_id, "record_key": "local:social:CDC-1001-001:S7",
+            "outcome": sample_outcome(candidate_id), "created_at": "2025-09-21T03:00:00.000000Z", "history": [],
+            **extra}
+
+
 def sample_referral(referral_id="r-1", child_id="c-1", status="requested", **extra):
     return {
         "referral_id": referral_id, "version": 1, "child_id": child_id, "reason": "dspm_delayed",
@@ -119,9 +160,15 @@ def sample_referral(referral_id="r-1", child_id="c-1", status="requested", **ext
 
 
 class FakeReferral:
-    def __init__(self, referrals=None, children=None, clock=lambda: dt.datetime.now(dt.UTC)):
+    def __init__(self, referrals=None, children=None, clock=lambda: dt.datetime.now(dt.UTC), reviews=None,
+                 records=None):
         self.referrals = {r["referral_id"]: copy.deepcopy(r) for r in (referrals or [sample_referral()])}
         self.children = {c["child_id"]: copy.deepcopy(c) for c in (children or [sample_child()])}
+        self.reviews = {r["review_id"]: copy.deepcopy(r) for r in (reviews if reviews is not None else
+                                                                    [sample_review()])}
+        self.records = copy.deepcopy(records if records is not None else sample_records())  # child_id: [record]
+        self.merges = {}
+        self.merged_into = {}  # merged child_id: the child it was linked into
         self.calls = []
         self.clock = clock
 
@@ -135,7 +182,7 @@ class FakeReferral:
             return False
         if role == "district_officer":
             return viewer.get("district") in {side.get("district") for side in sides}
-        if role == "department_staff":
+        if role in ("department_staff", "registrar"):
             return viewer.get("department") in {side.get("department") for side in sides}
         if role == "social_worker":
             return referral["reason"] in ("social_follow_up", "household_support") and viewer.get("district") in {
@@ -144,7 +191,7 @@ class FakeReferral:
 
     @staticmethod
     def _sides(viewer, referral):
-        if viewer.get("role") in ("district_officer", "department_staff", "operator", "auditor"):
+        if viewer.get("role") in ("district_officer", "department_staff", "registrar", "operator", "auditor"):
             return set()
         sides = set()
         if viewer.get("facility") and viewer["facility"] == referral["to"].get("facility"):
@@ -231,14 +278,163 @@ class FakeReferral:
         self.calls.append(("child_page", viewer, child_id))
         if viewer.get("role") in ("operator", "auditor"):
             return refused("forbidden", "no child data for this role")
+        if child_id in self.merged_into:
+            into = self.merged_into[child_id]
+            return refused("merged", f"child {child_id} was linked to child {into}: see that child", into)
         child = self.children.get(child_id)
         if child is None:
             return refused("not_found", f"no child {child_id}")
         linked = [r for r in self.referrals.values() if r["child_id"] == child_id]
-        if not any(self._sees(viewer, r) for r in linked):
+        if viewer.get("role") != "registrar" and not any(self._sees(viewer, r) for r in linked):
             return refused("forbidden", "no referral or event of this child at your facility")
         page = copy.deepcopy(child)
         page["referrals"] = [self._for_viewer(viewer, r) for r in linked if self._sees(viewer, r)]
         if not page["consent"]["shared"] and viewer.get("department") not in page["consent"]["refused_by"]:
             page.update(profile={"child_id": child_id}, timeline=[], growth=None, dspm=None, immunisations=None)
         return {"ok": True, "child": page}
+
+    # --- identity: the review queue and merges (registrar) ----------------------------------------------
+
+    @staticmethod
+    def _not_a_reviewer(viewer):
+        if not isinstance(viewer, dict) or not viewer.get("user_id"):
+            return refused("invalid", "viewer must be an object with user_id and role", "viewer")
+        if viewer.get("role") != "registrar":
+            return refused("forbidden", "only a registrar links, keeps apart or unlinks children")
+        return None
+
+    def _current(self, child_id):
+        while child_id in self.merged_into:
+            child_id = self.merged_into[child_id]
+        return child_id
+
+    def _side(self, child_id):
+        child = self.children.get(child_id) or {}
+        entries = child.get("timeline") or []
+        return {"child_id": child_id, "merged_into": self.merged_into.get(child_id),
+                "profile": copy.deepcopy(child.get("profile") or {}),
+                "records": copy.deepcopy(self.records.get(child_id, [])), "events": len(entries),
+                "departments": sorted({e["department"] for e in entries})}
+
+    def list_identity_reviews(self, viewer, status="open", page=1, page_size=50):
+        self.calls.append(("list_identity_reviews", viewer, status, page, page_size))
+        if (refusal := self._not_a_reviewer(viewer)) is not None:
+            return refusal
+        if status is not None and status not in REVIEW_STATUSES:
+            return refused("invalid", f"status must be one of {', '.join(REVIEW_STATUSES)}", "status")
+        items = sorted((r for r in self.reviews.values() if status is None or r["status"] == status),
+                       key=lambda r: (r["created_at"], r["review_id"]))
+        start = (page - 1) * page_size
+        return {"ok": True, "total": len(items), "page": page, "page_size": page_size,
+                "items": [{k: r.get(k) for k in ("review_id", "version", "status", "child_id", "candidate_id",
+                                                 "created_at", "merge_id")}
+                          | {"score": (r.get("outcome") or {}).get("score"),
+                             "probability": (r.get("outcome") or {}).get("probability")}
+                          for r in items[start:start + page_size]]}
+
+    def get_identity_review(self, viewer, review_id):
+        self.calls.append(("get_identity_review", viewer, review_id))
+        if (refusal := self._not_a_reviewer(viewer)) is not None:
+            return refusal
+        review = self.reviews.get(review_id)
+        if review is None:
+            return refused("not_found", f"no identity review {review_id}", "review_id")
+        return {"ok": True, "review": copy.deepcopy(review), "child": self._side(review["child_id"]),
+                "candidate": self._side(review["candidate_id"])}
+
+    def decide_identity_review(self, viewer, review_id, decision, reason=None, expected_version=None):
+        self.calls.append(("decide_identity_review", viewer, review_id, decision, reason, expected_version))
+        if (refusal := self._not_a_reviewer(viewer)) is not None:
+            return refusal
+        if decision not in ("link", "keep_apart"):
+            return refused("invalid", "decision must be one of link, keep_apart", "decision")
+        if (refusal := _reason_refusal(reason, required=decision == "keep_apart")) is not None:
+            return refusal
+        if isinstance(expected_version, bool) or not isinstance(expected_version, int):
+            return refused("invalid", "expected_version (the version you saw, an integer) is required",
+                           "expected_version")
+        review = self.reviews.get(review_id)
+        if review is None:
+            return refused("not_found", f"no identity review {review_id}", "review_id")
+        if review["status"] != "open":
+            return refused("conflict", f"this pair was decided already ({review['status']})")
+        if expected_version != review["version"]:
+            return refused("conflict", f"the review is at version {review['version']}, not {expected_version}")
+        by = {k: viewer[k] for k in ("user_id", "role", "department") if viewer.get(k)}
+        at = self.clock().isoformat()
+        after = {**copy.deepcopy(review), "version": review["version"] + 1,
+                 "status": "linked" if decision == "link" else "kept_apart",
+                 "history": [*review["history"], {"decision": decision, "at": at, "by": by,
+                                                  "reason": reason.strip() if reason else None}]}
+        if decision == "link":
+            kept, merged = self._current(review["candidate_id"]), self._current(review["child_id"])
+            if kept == merged:
+                return refused("conflict", f"{kept} and {merged} are already one child")
+            after["merge_id"] = self._merge(kept, merged, by, at, reason, review.get("outcome"), review_id)
+        self.reviews[review_id] = after
+        return {"ok": True, "review": copy.deepcopy(after)}
+
+    def _merge(self, kept, merged, by, at, reason, outcome, review_id):
+        merge_id = f"m-{len(self.merges) + 1}"
+        records = self.records.pop(merged, [])
+        self.records.setdefault(kept, []).extend(records)
+        moved = [r["referral_id"] for r in self.referrals.values() if r["child_id"] == merged]
+        for referral_id in moved:
+            self.referrals[referral_id]["child_id"] = kept
+        self.merged_into[merged] = kept
+        self.merges[merge_id] = {
+            "merge_id": merge_id, "version": 1, "status": "active", "kept_id": kept, "merged_id": merged, "at": at,
+            "by": by, "how": "review" if review_id else "staff", "reason": reason, "outcome": outcome,
+            "review_id": review_id, "record_keys": [r["record_key"] for r in records], "referral_ids": moved,
+            "history": [{"action": "link", "version": 1, "at": at, "by": by, "reason": reason}]}
+        return merge_id
+
+    def merges_of_child(self, viewer, child_id):
+        self.calls.append(("merges_of_child", viewer, child_id))
+        if (refusal := self._not_a_reviewer(viewer)) is not None:
+            return refusal
+        found = sorted((m for m in self.merges.values() if child_id in (m["kept_id"], m["merged_id"])),
+                       key=lambda m: (m["at"], m["merge_id"]))
+        return {"ok": True, "items": [{k: m.get(k) for k in ("merge_id", "version", "status", "kept_id", "merged_id",
+                                                              "at", "how", "reason", "review_id")}
+                                      | {"score": (m.get("outcome") or {}).get("score")} for m in found]}
+
+    def undo_merge(self, viewer, merge_id, reason=None, expected_version=None):
+        self.calls.append(("undo_merge", viewer, merge_id, reason, expected_version))
+        if (refusal := self._not_a_reviewer(viewer)) is not None:
+            return refusal
+        if (refusal := _reason_refusal(reason, required=True)) is not None:
+            return refusal
+        if isinstance(expected_version, bool) or not isinstance(expected_version, int):
+            return refused("invalid", "expected_version (the version you saw, an integer) is required",
+                           "expected_version")
+        merge = self.merges.get(merge_id)
+        if merge is None:
+            return refused("not_found", f"no merge {merge_id}", "merge_id")
+        if expected_version != merge["version"]:
+            return refused("conflict", f"the merge is at version {merge['version']}, not {expected_version}")
+        if merge["status"] != "active":
+            return refused("conflict", f"merge {merge_id} was undone already")
+        kept, merged = merge["kept_id"], merge["merged_id"]
+        if kept in self.merged_into:
+            return refused("conflict", f"{kept} was merged into {self.merged_into[kept]} since: undo that merge first")
+        keys = set(merge["record_keys"])
+        self.records[merged] = [r for r in self.records.get(kept, []) if r["record_key"] in keys]
+        self.records[kept] = [r for r in self.records.get(kept, []) if r["record_key"] not in keys]
+        for referral_id in merge["referral_ids"]:
+            self.referrals[referral_id]["child_id"] = merged
+        del self.merged_into[merged]
+        by = {k: viewer[k] for k in ("user_id", "role", "department") if viewer.get(k)}
+        at = self.clock().isoformat()
+        merge.update(version=merge["version"] + 1, status="undone",
+                     history=[*merge["history"], {"action": "unlink", "version": merge["version"] + 1, "at": at,
+                                                  "by": by, "reason": reason.strip()}])
+        return {"ok": True, "merge": copy.deepcopy(merge)}
+
+
+def _reason_refusal(reason, required):
+    if reason is None or (isinstance(reason, str) and not reason.strip()):
+        return refused("invalid", "a reason is required", "reason") if required else None
+    if not isinstance(reason, str) or len(reason) > 500:
+        return refused("invalid", "reason must be text of at most 500 characters", "reason")
+    return None

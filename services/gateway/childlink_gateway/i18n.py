@@ -28,6 +28,9 @@ class Translator:
         text = self.messages.get(key) or self.fallback.get(key) or key
         return text.format(**params) if params else text
 
+    def has(self, key):
+        return bool(self.messages.get(key) or self.fallback.get(key))
+
     def maybe(self, prefix, value):
         """A coded value (status, reason, department...) in words, or the code itself when unknown."""
         if value is None or value == "":

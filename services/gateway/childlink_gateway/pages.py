@@ -261,3 +261,126 @@ def is_date(value):
 
 
 OUTCOME_CHOICES = OUTCOMES
+
+
+# --- identity reviews (registrar) -------------------------------------------------------------------
+
+REVIEW_STATUSES = ("open", "linked", "kept_apart")  # as the referral service's review queue names them
+REVIEW_FILTERS = (*REVIEW_STATUSES, "all")
+# The matcher's compared fields, in its order (childlink_referral.matching.scoring.FIELDS).
+COMPARED_FIELDS = ("given_name", "family_name", "birth_date", "sex", "national_id", "guardian_national_id",
+                   "guardian_phone", "district")
+MERGE_STATUSES = ("active", "undone")
+
+
+@dataclass
+class ReviewQuery:
+    status: str = "open"  # one of REVIEW_FILTERS
+    page: int = 1
+    ignored: list = field(default_factory=list)
+
+    def status_filter(self):
+        """The `status` argument of list_identity_reviews: None for every status."""
+        return None if self.status == "all" else self.status
+
+    def query_string(self, page=None):
+        return urlencode([("status", self.status), ("page", str(page or self.page))])
+
+
+def review_query(args):
+    query = ReviewQuery()
+    status = args.get("status", "open")
+    if status in REVIEW_FILTERS:
+        query.status = status
+    else:
+        query.ignored.append("status")
+    try:
+        query.page = min(max(int(args.get("page", "1")), 1), 10_000)
+    except ValueError:
+        query.ignored.append("page")
+    return query
+
+
+def _number(value):
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def comparison_rows(outcome):
+    """The field-by-field comparison of a review's outcome as rows {field, level, weight, agreement}:
+    `agreement` is "agree" (the field speaks for one child), "disagree" (against) or "neutral" (missing on
+    a side, or no weight). Unknown shapes give no rows rather than a broken page."""
+    rows = []
+    comparison = (outcome or {}).get("comparison") if isinstance(outcome, dict) else None
+    for item in comparison if isinstance(comparison, list) else []:
+        if not isinstance(item, dict) or not item.get("field"):
+            continue
+        weight = _number(item.get("weight"))
+        agreement = "neutral" if weight is None or weight == 0 else "agree" if weight > 0 else "disagree"
+        rows.append({"field": str(item["field"]), "level": item.get("level"), "weight": weight,
+                     "agreement": agreement})
+    return rows
+
+
+def weight_text(value):
+    """A weight or score in bits, signed: '+4.2', '−1.0'; '' when there is none."""
+    number = _number(value)
+    if number is None:
+        return ""
+    if round(number, 1) == 0:
+        return "0"
+    return f"{number:+.1f}".replace("-", "−")
+
+
+def probability_text(value):
+    """A match probability as a percentage, never rounded to a certainty it is not: '<0.1%', '>99.9%'."""
+    number = _number(value)
+    if number is None:
+        return ""
+    if number >= 1:
+        return "100%"
+    if number > 0.999:
+        return ">99.9%"
+    if number <= 0:
+        return "0%"
+    if number < 0.001:
+        return "<0.1%"
+    return f"{number * 100:.1f}%"
+
+
+def format_national_id(value):
+    """'1234567890121' as '1-2345-67890-12-1'; anything else as it came."""
+    digits = re.sub(r"\D", "", str(value or ""))
+    if len(digits) != 13:
+        return str(value or "")
+    return f"{digits[0]}-{digits[1:5]}-{digits[5:10]}-{digits[10:12]}-{digits[12]}"
+
+
+def identity_records(side):
+    """A side of a review (child or candidate) as one flat row per department record: the fields a
+    registrar compares, from `subject` as the department sent it (guardian nested or flattened)."""
+    rows = []
+    records = (side or {}).get("records") if isinstance(side, dict) else None
+    for record in records if isinstance(records, list) else []:
+        if not isinstance(record, dict):
+            continue
+        subject = record.get("subject") if isinstance(record.get("subject"), dict) else {}
+        guardian = subject.get("guardian") if isinstance(subject.get("guardian"), dict) else {}
+        key = str(record.get("record_key") or "")
+        department = record.get("department") or (key.split(":")[1] if key.count(":") >= 2 else None)
+        rows.append({
+            "record_key": key, "department": department,
+            "given_name": subject.get("given_name"), "family_name": subject.get("family_name"),
+            "birth_date": subject.get("birth_date"), "sex": subject.get("sex"),
+            "district_code": subject.get("district_code"),
+            "national_id": format_national_id(subject.get("national_id")) if subject.get("national_id") else "",
+            "guardian_phone": guardian.get("phone") or subject.get("guardian_phone"),
+            "guardian_national_id": format_national_id(guardian.get("national_id") or
+                                                       subject.get("guardian_national_id")),
+            "guardian_relation": guardian.get("relation"),
+        })
+    return rows

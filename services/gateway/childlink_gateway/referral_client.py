@@ -61,3 +61,20 @@ class ReferralClient:
 
     def child_page(self, viewer, child_id):
         return self._call("child_page", viewer, child_id)
+
+    # --- identity resolution (registrar) ---------------------------------------------------------------
+
+    def list_identity_reviews(self, viewer, status, page, page_size):
+        return self._call("list_identity_reviews", viewer, status, page, page_size)
+
+    def get_identity_review(self, viewer, review_id):
+        return self._call("get_identity_review", viewer, review_id)
+
+    def decide_identity_review(self, viewer, review_id, decision, reason, expected_version):
+        return self._call("decide_identity_review", viewer, review_id, decision, reason, expected_version)
+
+    def merges_of_child(self, viewer, child_id):
+        return self._call("merges_of_child", viewer, child_id)
+
+    def undo_merge(self, viewer, merge_id, reason, expected_version):
+        return self._call("undo_merge", viewer, merge_id, reason, expected_version)

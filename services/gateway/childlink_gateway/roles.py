@@ -1,17 +1,22 @@
 """Staff roles, the viewer dict the referral service authorises against, and what the gateway itself guards.
 
 What a viewer may see of a child or do with a referral is the referral service's decision (it takes the
-viewer on every call). The gateway decides only two things before calling: operators and auditors get
-no child data at all, and only auditors read the audit log.
+viewer on every call). The gateway decides only a few things before calling: operators and auditors get
+no child data at all, only auditors read the audit log, and only registrars open the identity review
+queue (the referral service checks that again on every identity call).
 """
 
 ROLES = (
     "health_centre_staff", "hospital_staff", "centre_staff", "school_staff", "social_worker",
-    "district_officer", "department_staff", "operator", "auditor",
+    "district_officer", "department_staff", "registrar", "operator", "auditor",
 )
 NO_CHILD_DATA = frozenset({"operator", "auditor"})
-READ_ONLY = frozenset({"district_officer", "department_staff", "operator", "auditor"})
+READ_ONLY = frozenset({"district_officer", "department_staff", "registrar", "operator", "auditor"})
 AUDIT_READERS = frozenset({"auditor"})
+# registrar: keeps the city's child register (department-scoped, like department_staff). Sees child data and
+# reads referrals, acts on none; decides identity reviews (link / keep apart) and undoes links.
+IDENTITY_REVIEWERS = frozenset({"registrar"})
+DECISIONS = ("link", "keep_apart")
 # Who may act, and on which side of a referral (the referral service has the last word).
 RECEIVER_ROLES = frozenset({"health_centre_staff", "hospital_staff", "centre_staff", "school_staff",
                             "social_worker"})
@@ -43,6 +48,10 @@ def sees_child_data(user):
 
 def reads_audit(user):
     return user["role"] in AUDIT_READERS
+
+
+def reviews_identity(user):
+    return user["role"] in IDENTITY_REVIEWERS
 
 
 def _is_receiver(user, referral):

@@ -31,6 +31,8 @@ DEMO_USERS = (
      "department": None, "facility": None, "district": "1001"},
     {"username": "health.dept", "display_name": "สำนักอนามัย", "role": "department_staff",
      "department": "health", "facility": None, "district": None},
+    {"username": "reg.suda", "display_name": "สุดา (นายทะเบียนเด็ก สำนักอนามัย)", "role": "registrar",
+     "department": "health", "facility": None, "district": None},
     {"username": "ops.niran", "display_name": "นิรันดร์ (operator)", "role": "operator",
      "department": None, "facility": None, "district": None},
     {"username": "audit.ratana", "display_name": "รัตนา (auditor)", "role": "auditor",
