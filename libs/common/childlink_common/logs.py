@@ -40,9 +40,20 @@ def configure(service, level=None):
             structlog.processors.JSONRenderer(sort_keys=True),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),
         cache_logger_on_first_use=False,
     )
+
+
+class _CurrentStderr:
+    """sys.stderr as it is when a line is written, not when logging was configured (a test runner swaps
+    and closes its captured streams; a logger holding an old one would fail on a closed file)."""
+
+    def write(self, text):
+        return sys.stderr.write(text)
+
+    def flush(self):
+        sys.stderr.flush()
 
 
 def get_logger(name=None):

@@ -110,7 +110,16 @@ class Resolution:
     candidate_id: str | None = None  # the suggested child, for "review" and "matched"
 
 
-def resolve(store, event, known: KnownRecords | None = None, new_child_id=lambda: str(uuid.uuid4())):
+CHILD_NAMESPACE = uuid.UUID("9a4c2e71-6b0d-4f3a-8c5e-1d7b3f9e2a64")
+
+
+def new_child_id(record_key):
+    """A new child's id, from the record that first named it: a batch rolled back and taken again makes
+    the same child (and so the same merge and the same events), not a second one."""
+    return str(uuid.uuid5(CHILD_NAMESPACE, record_key))
+
+
+def resolve(store, event, known: KnownRecords | None = None):
     """Which child the event is about, claiming its keys for that child.
 
     Without `known`, deterministic keys only. Conflicts are keys already held by another child (merge
@@ -121,7 +130,7 @@ def resolve(store, event, known: KnownRecords | None = None, new_child_id=lambda
     child_id = next((held[key] for key in keys if key in held), None)
     how, outcome, candidate = "key", None, None
     if child_id is None:
-        how, child_id = "new", new_child_id()
+        how, child_id = "new", new_child_id(record_key)
         if known is not None:
             found = known.match(matched_subject(event))
             if found.decision in (LINK, REVIEW):
