@@ -107,6 +107,14 @@ def timeline(state, referrals):
     return [{k: v for k, v in e.items() if k != "occurred_at_utc"} for e in entries]
 
 
+def _refuse_merged(store, viewer, child_id, kept_id):
+    """Point to the child this one was merged into - only a viewer who may see that child learns which."""
+    kept = store.child(kept_id) or {}
+    if not can_see_child(viewer, kept.get("profile") or {}, store.timeline(kept_id), store.referrals_of_child(kept_id)):
+        raise Refusal("not_found", f"no child {child_id}")
+    raise Refusal("merged", f"child {child_id} was linked to child {kept_id}: see that child", kept_id)
+
+
 def child_page(store, viewer, child_id, now):
     try:
         viewer = check_viewer(viewer)
@@ -117,8 +125,7 @@ def child_page(store, viewer, child_id, now):
         if child is None and not entries:
             raise Refusal("not_found", f"no child {child_id}")
         if child and child.get("merged_into"):
-            raise Refusal("merged", f"child {child_id} was linked to child {child['merged_into']}: see that child",
-                          child["merged_into"])
+            _refuse_merged(store, viewer, child_id, child["merged_into"])
         profile = (child or {}).get("profile") or {}
         referrals = store.referrals_of_child(child_id)
         if not can_see_child(viewer, profile, entries, referrals):

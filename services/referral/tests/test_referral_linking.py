@@ -153,3 +153,16 @@ def test_the_matcher_of_a_second_replica_catches_up_from_the_store(world, tmp_pa
     outcome = replica.match({"given_name": "ธนพล", "family_name": "ใจดี", "birth_date": "2024-03-15", "sex": "female",
                              "guardian": {"phone": "0899999999"}, "district_code": "1001"})
     assert len(replica) == 2 and outcome.decision == "link"
+
+
+def test_the_page_of_a_merged_child_points_to_the_kept_child_only_for_who_may_see_it(world):
+    from childlink_referral.child_page import child_page
+    from childlink_referral.times import utc_now
+
+    a = world.send(registered("health", "HN1", guardian=None))
+    b = world.send(registered("social", "S7", given_name="ทองดี", guardian=None, family_name="มีสุข"))
+    world.linking.merge(a, b, REGISTRAR, "staff", "one child")
+    assert child_page(world.store, REGISTRAR, b, utc_now())["error"] == {
+        "code": "merged", "message": f"child {b} was linked to child {a}: see that child", "field": a}
+    stranger = {"user_id": "hc.9", "role": "health_centre_staff", "facility": "HC-9999-01"}
+    assert child_page(world.store, stranger, b, utc_now())["error"]["code"] == "not_found"
