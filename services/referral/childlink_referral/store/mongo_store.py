@@ -6,6 +6,8 @@ from childlink_common.mongo import SERVER_SELECTION_TIMEOUT_MS, connect, unavail
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from .mongo_identity import MongoIdentityRecords
+
 OPEN = ["requested", "accepted", "scheduled", "in_progress"]
 # query field -> document path
 PATHS = {
@@ -54,7 +56,7 @@ def _referral(doc):
     return {k: v for k, v in doc.items() if k not in ("_id", "outbox_pending")} if doc else None
 
 
-class MongoTimelineStore:
+class MongoTimelineStore(MongoIdentityRecords):
     def __init__(self, uri, database="childlink_referral",
                  server_selection_timeout_ms=SERVER_SELECTION_TIMEOUT_MS):
         self.client, self.db = connect(uri, database, server_selection_timeout_ms)
@@ -70,6 +72,7 @@ class MongoTimelineStore:
             for keys in REFERRAL_INDEXES:
                 self.referrals.create_index(keys)
             self.reviews.create_index([("review_at", ASCENDING)])
+        self._open_identity()
 
     def children_for_keys(self, keys):
         with unavailable_as_store_error():
@@ -119,7 +122,9 @@ class MongoTimelineStore:
             if doc is None:
                 return None
             keys = sorted(d["_id"] for d in self.keys.find({"child_id": child_id}, {"_id": 1}))
-        return {"child_id": child_id, "profile": doc["profile"], "keys": keys}
+        found = {"child_id": child_id, "profile": doc["profile"], "keys": keys}
+        into = self.merged_into(child_id)
+        return {**found, "merged_into": into} if into else found
 
     def find_child(self, key):
         with unavailable_as_store_error():
