@@ -111,6 +111,15 @@ class TimelineContract:
         assert store.child("child-a")["profile"]["district_code"] == "1002"
         assert store.stats()["children"] == 1
 
+    def test_replace_profile_puts_back_a_profile_and_keeps_its_as_of(self, store):
+        store.save_profile("child-a", PROFILE, "2024-05-01T02:30:00.000000Z")
+        store.replace_profile("child-a", {"given_name": "ดวงใจ"})
+        assert store.child("child-a")["profile"] == {"given_name": "ดวงใจ"}
+        store.save_profile("child-a", PROFILE, "2024-04-01T02:30:00.000000Z")  # older than the kept as_of
+        assert store.child("child-a")["profile"] == {"given_name": "ดวงใจ"}
+        store.replace_profile("child-unknown", PROFILE)
+        assert store.child("child-unknown") is None
+
     def test_save_profile_replaces_the_whole_profile(self, store):
         store.save_profile("child-a", PROFILE, "2024-05-01T02:30:00.000000Z")
         store.save_profile("child-a", {"given_name": "สมศรี"}, "2024-06-01T02:30:00.000000Z")

@@ -101,6 +101,10 @@ class MongoTimelineStore(MongoIdentityRecords):
             except DuplicateKeyError:
                 pass  # a newer profile is stored already
 
+    def replace_profile(self, child_id, profile):
+        with unavailable_as_store_error():
+            self.children.update_one({"_id": child_id}, {"$set": {"profile": profile}})
+
     def append_to_timeline(self, entry):
         with unavailable_as_store_error():
             try:

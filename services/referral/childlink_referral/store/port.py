@@ -68,7 +68,8 @@ class IdentityStore(Protocol):
         """The child's match records, by record_key."""
 
     def match_log_since(self, seq: int, limit: int) -> list[dict]:
-        """Log rows with seq > `seq`, ascending: {"seq", "record_key", "child_id", "subject"}."""
+        """Log rows with seq > `seq`, ascending: {"seq", "record_key", "child_id", "subject"}. Rows never
+        change, so a reader may safely read again from an earlier seq and replay."""
 
     def insert_identity_review(self, review: dict) -> bool:
         """Store a new review (its `review_id`, `version` 1, `status`, `child_id`, `candidate_id`,
