@@ -73,6 +73,9 @@ SIZES = {  # seconds are measuring windows; children are what is generated to fi
 # out (they are the defaults; set them to other values to compare).
 SERVICE_ENV = {
     "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO"),
+    # Scored identity matching off, as for a first load of history (then `make dedup`); its own cost is
+    # measured by `make bench-identity`. BENCH_REFERRAL_MATCHING=1 measures the flow with it on.
+    "REFERRAL_MATCHING": os.environ.get("BENCH_REFERRAL_MATCHING", "0"),
 }
 
 
