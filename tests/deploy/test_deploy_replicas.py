@@ -8,6 +8,7 @@ machine, lets the other relay send the same event again): any event published tw
 counted as a duplicate by the referral service, never applied twice.
 """
 
+import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
@@ -64,7 +65,9 @@ def test_two_referral_replicas_and_two_relays_apply_every_event_exactly_once(rep
     health_a, health_b = replicas["health"]
     sent, requests_to_send = {}, []
     for n in range(CHILDREN):
-        subject = child(local_id=f"HN-R{n}", national_id=None)
+        # distinct children (birth dates 40 days apart): identical demographics would rightly be linked
+        subject = child(local_id=f"HN-R{n}", national_id=None,
+                        birth_date=(dt.date(2021, 1, 1) + dt.timedelta(days=40 * n)).isoformat())
         events = [event("health", "child.growth_measured", subject=subject, occurred_days_ago=100 - d)
                   for d in range(EVENTS_PER_CHILD)]
         sent[subject["local_id"]] = {e["event_id"] for e in events}
