@@ -18,6 +18,7 @@ import requests
 from childlink_common.processes import ServiceProcess
 from childlink_common.testing.events import child, event
 from childlink_common.testing.services import STAFF_KEY, TEST_KEYS, api_key, wait_until
+from childlink_tools.names import FAMILY, FEMALE_GIVEN
 
 pytestmark = pytest.mark.e2e
 
@@ -65,8 +66,8 @@ def test_two_referral_replicas_and_two_relays_apply_every_event_exactly_once(rep
     health_a, health_b = replicas["health"]
     sent, requests_to_send = {}, []
     for n in range(CHILDREN):
-        # distinct children (birth dates 40 days apart): identical demographics would rightly be linked
-        subject = child(local_id=f"HN-R{n}", national_id=None,
+        # distinct children (names and birth dates): look-alikes without national IDs would rightly be linked
+        subject = child(local_id=f"HN-R{n}", national_id=None, given_name=FEMALE_GIVEN[n], family_name=FAMILY[n],
                         birth_date=(dt.date(2021, 1, 1) + dt.timedelta(days=40 * n)).isoformat())
         events = [event("health", "child.growth_measured", subject=subject, occurred_days_ago=100 - d)
                   for d in range(EVENTS_PER_CHILD)]
