@@ -292,6 +292,19 @@ class GatewayApp:
             return self.error_page(ctx, 403, "error.registrar_only")
         return None
 
+    def _form_gate(self, ctx, role_gate, object_id):
+        """None when a form post on `object_id` may go on (signed in, CSRF token, `role_gate`, a well-formed
+        id); else the response, before any call."""
+        if ctx.user is None:
+            return self.to_signin(ctx)
+        if self._csrf_failed(ctx):
+            return self.error_page(ctx, 403, "error.csrf")
+        if (gate := role_gate(ctx)) is not None:
+            return gate
+        if not pages.valid_id(object_id):
+            return self.error_page(ctx, 404, "error.not_found")
+        return None
+
     @staticmethod
     def _expected_version(form):
         try:
@@ -333,14 +346,8 @@ class GatewayApp:
         return self._referral_page(ctx, referral_id, done=done if done in roles.ACTIONS else None)
 
     def page_act(self, ctx, referral_id):
-        if ctx.user is None:
-            return self.to_signin(ctx)
-        if self._csrf_failed(ctx):
-            return self.error_page(ctx, 403, "error.csrf")
-        if (gate := self._child_data_gate(ctx)) is not None:
-            return gate
-        if not pages.valid_id(referral_id):
-            return self.error_page(ctx, 404, "error.not_found")
+        if (refused := self._form_gate(ctx, self._child_data_gate, referral_id)) is not None:
+            return refused
         form = ctx.request.form
         action = form.get("action", "")
         if action not in roles.ACTIONS:
@@ -462,14 +469,8 @@ class GatewayApp:
         return self._review_page(ctx, review_id, done=done if done in roles.DECISIONS else None)
 
     def page_identity_decide(self, ctx, review_id):
-        if ctx.user is None:
-            return self.to_signin(ctx)
-        if self._csrf_failed(ctx):
-            return self.error_page(ctx, 403, "error.csrf")
-        if (gate := self._registrar_gate(ctx)) is not None:
-            return gate
-        if not pages.valid_id(review_id):
-            return self.error_page(ctx, 404, "error.not_found")
+        if (refused := self._form_gate(ctx, self._registrar_gate, review_id)) is not None:
+            return refused
         form = ctx.request.form
         decision = form.get("decision", "")
         if decision not in roles.DECISIONS:
@@ -491,14 +492,8 @@ class GatewayApp:
                                  typed={"decision": decision, "reason": reason or ""})
 
     def page_identity_undo(self, ctx, merge_id):
-        if ctx.user is None:
-            return self.to_signin(ctx)
-        if self._csrf_failed(ctx):
-            return self.error_page(ctx, 403, "error.csrf")
-        if (gate := self._registrar_gate(ctx)) is not None:
-            return gate
-        if not pages.valid_id(merge_id):
-            return self.error_page(ctx, 404, "error.not_found")
+        if (refused := self._form_gate(ctx, self._registrar_gate, merge_id)) is not None:
+            return refused
         form = ctx.request.form
         reason = form.get("reason", "").strip()[:1000] or None
         expected_version = self._expected_version(form)
