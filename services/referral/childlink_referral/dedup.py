@@ -31,13 +31,12 @@ from dataclasses import asdict, dataclass
 
 from tqdm import tqdm
 
+from .identity import log_rows
 from .lifecycle import Refusal
 from .linking import DEDUP
 from .matching.decision import LINK, REVIEW, decide
 from .matching.linker import Outcome
 from .matching.scoring import explain
-
-LOG_PAGE = 5000
 
 
 @dataclass
@@ -74,22 +73,18 @@ class Report:
 
 def _first_seqs(store):
     """Every match record's first seq in the log: the order records were first stored in."""
-    first, seq = {}, 0
-    while True:
-        rows = store.match_log_since(seq, LOG_PAGE)
-        for row in rows:
-            first.setdefault(row["record_key"], row["seq"])
-            seq = row["seq"]
-        if len(rows) < LOG_PAGE:
-            return first
+    first = {}
+    for row in log_rows(store):
+        first.setdefault(row["record_key"], row["seq"])
+    return first
 
 
 class _Children:
     """The children as this run sees them: each child's records and first seq, and (in a dry run) the
     merges played in memory only."""
 
-    def __init__(self, store, known, first_seq, dry_run):
-        self.store, self.known, self.dry_run = store, known, dry_run
+    def __init__(self, store, linking, known, first_seq, dry_run):
+        self.store, self.linking, self.known, self.dry_run = store, linking, known, dry_run
         self.records, self.oldest, self.moved = {}, {}, {}
         self.absorbed = {}  # child -> the children merged into it during this run
         self.partners = {}  # child -> the children it was decided against in this run (current ids)
@@ -99,14 +94,10 @@ class _Children:
             self.oldest[child_id] = min(self.oldest.get(child_id, seq), seq)
 
     def current(self, child_id):
-        seen = set()
-        while child_id not in seen:
-            seen.add(child_id)
-            into = self.moved.get(child_id) or self.store.merged_into(child_id)
-            if into is None:
-                return child_id
-            child_id = into
-        raise RuntimeError(f"a cycle of merges through {child_id}")
+        return self.linking.current_id(child_id, self._merged_into)
+
+    def _merged_into(self, child_id):
+        return self.moved.get(child_id) or self.store.merged_into(child_id)
 
     def older_first(self, a, b):
         """(older, newer): the child whose first record was stored first is the older one."""
@@ -173,7 +164,7 @@ def deduplicate(store, linking, known, progress=None, dry_run=False, limit=None)
     matcher = known.matcher
     first_seq = _first_seqs(store)
     order = sorted(first_seq, key=first_seq.get)[:limit]
-    children = _Children(store, known, first_seq, dry_run)
+    children = _Children(store, linking, known, first_seq, dry_run)
     report.children_before = matcher.children
     for done, key in enumerate(order, 1):
         report.records += 1

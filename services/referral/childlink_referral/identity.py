@@ -56,6 +56,16 @@ def profile_of(event):
             if child.get(field)}
 
 
+def log_rows(store, since=0):
+    """Every match log row past seq `since`, in seq order, read a page at a time."""
+    while True:
+        rows = store.match_log_since(since, LOG_PAGE)
+        yield from rows
+        if len(rows) < LOG_PAGE:
+            return
+        since = rows[-1]["seq"]
+
+
 class KnownRecords:
     """This replica's matcher over every match record in the store. Each use first reads the match log
     past the last row it applied, so a record another replica added a moment ago is a candidate here."""
@@ -69,13 +79,10 @@ class KnownRecords:
 
     def catch_up(self):
         applied = 0
-        while True:
-            rows = self.store.match_log_since(self.seq, LOG_PAGE)
-            for row in rows:
-                self._apply(row)
-            applied += len(rows)
-            if len(rows) < LOG_PAGE:
-                return applied
+        for row in log_rows(self.store, self.seq):
+            self._apply(row)
+            applied += 1
+        return applied
 
     def _apply(self, row):
         key, child_id, subject = row["record_key"], row["child_id"], row["subject"]

@@ -113,12 +113,14 @@ class Linking:
 
     # --- merge -----------------------------------------------------------------------------------
 
-    def current_id(self, child_id):
-        """The child a (possibly merged) child id now lives in."""
+    def current_id(self, child_id, merged_into=None):
+        """The child a (possibly merged) child id now lives in. `merged_into(child_id)`: where a child
+        went (default: the store's record; a dry run lays its own merges over it)."""
+        merged_into = merged_into or self.store.merged_into
         seen = set()
         while child_id not in seen:
             seen.add(child_id)
-            into = self.store.merged_into(child_id)
+            into = merged_into(child_id)
             if into is None:
                 return child_id
             child_id = into
