@@ -128,3 +128,15 @@ def test_twins_stay_two_children_and_wait_in_the_review_queue(system):
                          json={"decision": "keep_apart", "reason": "twins", "expected_version": 1},
                          headers=REGISTRAR, timeout=10)
     assert kept.status_code == 200 and kept.json()["review"]["status"] == "kept_apart"
+
+
+def test_a_body_that_is_not_a_json_object_is_refused_naming_it(system):
+    base = system["referral"].url
+    for path in ("/v1/identity/reviews/ir-x/decision", "/v1/identity/merges/m-x/undo"):
+        for body in (b"{not json", b"[1, 2]"):
+            answer = requests.post(f"{base}{path}", data=body, headers=REGISTRAR, timeout=10)
+            assert answer.status_code == 400 and answer.json()["error"] == "malformed_json", (path, body)
+    search = requests.post(f"{base}/v1/children/search", data=b"{not json", headers=REGISTRAR, timeout=10)
+    assert search.status_code == 400 and search.json()["error"] == "malformed_json"
+    listed = requests.post(f"{base}/v1/children/search", data=b"[1, 2]", headers=REGISTRAR, timeout=10)
+    assert listed.status_code == 422

@@ -103,12 +103,15 @@ def reviewer_of(request):
             "department": request.headers.get("X-Childlink-Department") or None}
 
 
+MALFORMED = object()
+
+
 def json_body(request):
+    """The request's body parsed as JSON, or MALFORMED when it is not JSON."""
     try:
-        body = request.get_json(force=True, silent=False)
+        return request.get_json(force=True, silent=False)
     except Exception:  # noqa: BLE001 - werkzeug raises several kinds for a bad body
-        return None
-    return body if isinstance(body, dict) else None
+        return MALFORMED
 
 
 def identity_answer(result):
@@ -260,9 +263,8 @@ class ReferralService:
         """POST, not GET: a national ID must not travel in a URL (access logs, proxies)."""
         if not key_is_valid(request, READ_KEYS):
             return unauthorised()
-        try:
-            query = request.get_json(force=True, silent=False)
-        except Exception:  # noqa: BLE001 - werkzeug raises several kinds for a bad body
+        query = json_body(request)
+        if query is MALFORMED:
             return answer(problem(400, "malformed_json", "body is not valid JSON"))
         fields = ("national_id", "department", "facility", "local_id")
         key = queries.child_key(**{f: query.get(f) for f in fields}) if isinstance(query, dict) else None
@@ -299,7 +301,7 @@ class ReferralService:
         if not key_is_valid(request, READ_KEYS):
             return unauthorised()
         body = json_body(request)
-        if body is None:
+        if not isinstance(body, dict):
             return answer(problem(400, "malformed_json", "body is not a JSON object"))
         return identity_answer(self.backend.linking.decide(reviewer_of(request), review_id, body.get("decision"),
                                                            body.get("reason"), body.get("expected_version")))
@@ -310,7 +312,7 @@ class ReferralService:
         if not key_is_valid(request, READ_KEYS):
             return unauthorised()
         body = json_body(request)
-        if body is None:
+        if not isinstance(body, dict):
             return answer(problem(400, "malformed_json", "body is not a JSON object"))
         return identity_answer(self.backend.linking.undo(reviewer_of(request), merge_id, body.get("reason"),
                                                          body.get("expected_version")))
