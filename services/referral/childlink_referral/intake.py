@@ -22,6 +22,7 @@ class Intake:
 
 def take_in(store, body, department, clock=time.time, known=None, linking=None):
     """Idempotent by event_id: a redelivered or re-sent event is counted as a duplicate, not applied.
+    The caller evaluates the rules for the returned child afterwards.
 
     With `known` (identity.KnownRecords) and `linking` (linking.Linking), a record no key settles is
     scored: linked at once above the upper threshold (a merge, undoable), or given a child of its own
@@ -42,7 +43,9 @@ def take_in(store, body, department, clock=time.time, known=None, linking=None):
     applied = store.append_to_timeline({**entry_from_event(event, child_id, clock()), "record_key": found.record_key})
     if linking is not None and found.how == "matched":
         reason = "; ".join((found.outcome or {}).get("reasons") or ()) or None
-        child_id = linking.merge(found.candidate_id, child_id, MATCHER, "automatic", reason, found.outcome)["kept_id"]
+        # the caller runs the rules for the kept child after this event, as after every event
+        child_id = linking.merge(found.candidate_id, child_id, MATCHER, "automatic", reason, found.outcome,
+                                 reconcile=False)["kept_id"]
     elif linking is not None and found.how == "review":
         linking.open_review(child_id, found.candidate_id, found.outcome, found.record_key)
     return Intake(event["event_id"], child_id, applied, found.conflicts, found.how)

@@ -141,8 +141,9 @@ class Linking:
             raise Refusal("conflict", "the two children carry different valid national IDs: they are not one child")
         return kept, merged
 
-    def merge(self, kept_id, merged_id, by, how, reason=None, outcome=None, review_id=None):
-        """Merge `merged_id` into `kept_id`; the merge document. Refusal when they cannot be merged."""
+    def merge(self, kept_id, merged_id, by, how, reason=None, outcome=None, review_id=None, reconcile=True):
+        """Merge `merged_id` into `kept_id`; the merge document. Refusal when they cannot be merged.
+        `reconcile=False` leaves the kept child's rules to the caller (intake runs them after every event)."""
         kept_id, merged_id = self.current_id(kept_id), self.current_id(merged_id)
         kept, merged = self.check_mergeable(kept_id, merged_id)
         at = iso(self.clock())
@@ -168,7 +169,8 @@ class Linking:
         self._publish(merge, "linked", item)
         log.info("identity.linked", merge_id=merge_id, kept_id=kept_id, merged_id=merged_id, how=how,
                  events=len(event_ids), referrals=len(referral_ids), by_role=by.get("role"))
-        self._reconcile(kept_id)
+        if reconcile:
+            self._reconcile(kept_id)
         return merge
 
     # --- unmerge ---------------------------------------------------------------------------------
