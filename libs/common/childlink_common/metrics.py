@@ -5,7 +5,7 @@
 
         @http("GET", "/metrics")
         def metrics_endpoint(self, request):
-            return metrics_response("health", outbox_depth=self.outbox.store.backlog())
+            return metrics_response("health", outbox_depth=self.outbox.backlog())
 
 `ServiceMetrics` is a nameko DependencyProvider that only listens to the worker lifecycle
 (worker_setup / worker_result), so adding it to a service changes no handler. The names:

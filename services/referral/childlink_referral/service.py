@@ -5,7 +5,6 @@ Domain work happens in intake, identity, timeline, rules, lifecycle, workflow, a
 child_page; this module only wires them to nameko, the store, the outbox and its relay.
 """
 
-import threading
 import time
 
 from childlink_common import settings
@@ -13,13 +12,11 @@ from childlink_common.batching import consume_batches
 from childlink_common.consumer import consume_safely
 from childlink_common.flow_notices import StoredNotices
 from childlink_common.ingest import problem
-from childlink_common.logs import configure, get_logger
+from childlink_common.logs import get_logger
 from childlink_common.metrics import ServiceMetrics, metrics_response
-from childlink_common.outbox import open_outbox
-from childlink_common.relay import OutboxRelay
+from childlink_common.relaying import RelayingOutbox
 from childlink_common.topology import REFERRAL_EXCHANGE, consumer_queue, referral_queue
 from childlink_common.web import answer, json_response, key_is_valid, unauthorised
-from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import timer
 from nameko.web.handlers import http
@@ -45,54 +42,26 @@ MATCHING = settings.flag_env("REFERRAL_MATCHING", True)
 OWN_EVENTS_QUEUE = consumer_queue("referral.referral.events", REFERRAL_EXCHANGE, "referral.#", also=("child.#",))
 
 
-class Backend(DependencyProvider):
+class Backend(RelayingOutbox):
     """The store, the referral outbox with its relay (publishing to `referral.events`), and the workflow."""
 
     def __init__(self):
-        self._stopping = False
-        self._work = threading.Event()
-        self._relay_thread = None
+        super().__init__("referral")
 
     def setup(self):
-        configure("referral")
+        super().setup()
         self.store = open_store()
-        self.outbox = open_outbox("referral")
-        self.relay = OutboxRelay(self.outbox, "referral", settings.amqp_uri(self.container.config),
-                                 batch_size=settings.int_env("RELAY_BATCH_SIZE", 200))
-        self.referrals = Referrals(self.store, self.outbox, wake=self._work.set)
-        self.linking = Linking(self.store, self.outbox, self.referrals, wake=self._work.set)
+        self.referrals = Referrals(self.store, self.outbox, wake=self.wake)
+        self.linking = Linking(self.store, self.outbox, self.referrals, wake=self.wake)
         self.known = KnownRecords(self.store) if MATCHING else None
         if self.known is not None:  # the matcher's index, from every stored record (later: the log's tail)
             started = time.monotonic()
             records = self.known.catch_up()
             log.info("identity.index_built", records=records, seconds=round(time.monotonic() - started, 2))
 
-    def start(self):
-        if settings.flag_env("RELAY_ENABLED", True):
-            self._relay_thread = self.container.spawn_managed_thread(self._run_relay)
-
-    def _run_relay(self):
-        self.relay.run(lambda: self._stopping, self._wait_for_work)
-
-    def _wait_for_work(self, seconds):
-        self._work.wait(seconds)
-        self._work.clear()
-
     def stop(self):
-        self._stopping = True
-        self._work.set()
-        if self._relay_thread is not None:
-            self._relay_thread.wait()
-        self.outbox.close()
+        super().stop()
         self.store.close()
-
-    def kill(self):
-        self._stopping = True
-        if self._relay_thread is not None:
-            self._relay_thread.kill()
-
-    def get_dependency(self, worker_ctx):
-        return self
 
 
 STATUS_OF_REFUSAL = {"invalid": 422, "forbidden": 403, "not_found": 404, "conflict": 409, "merged": 409}
@@ -319,9 +288,9 @@ class ReferralService:
 
     @http("GET", "/metrics")
     def metrics_endpoint(self, request):
-        return metrics_response("referral", outbox_depth=self.backend.outbox.backlog())
+        return metrics_response("referral", outbox_depth=self.backend.backlog())
 
     @http("GET", "/health")
     def health(self, request):
         return json_response(200, {"service": "referral", "status": "ok", **self.store.stats(),
-                                   "outbox_backlog": self.backend.outbox.backlog()})
+                                   "outbox_backlog": self.backend.backlog()})
