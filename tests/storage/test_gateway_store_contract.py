@@ -7,6 +7,7 @@ import threading
 
 import pytest
 from childlink_common.errors import StoreUnavailable
+from childlink_common.testing.store_contract import StoreContract
 from childlink_gateway.store.mongo_store import MongoGatewayStore
 from childlink_gateway.store.sqlite_store import SqliteGatewayStore
 
@@ -28,17 +29,8 @@ def instant(n):
     return f"2025-03-01T00:00:{n:02d}.000000Z"
 
 
-class GatewayStoreContract:
+class GatewayStoreContract(StoreContract):
     """Subclasses provide `open_store(request)`; every test below runs once per adapter."""
-
-    def open_store(self, request):
-        raise NotImplementedError
-
-    @pytest.fixture
-    def store(self, request):
-        store = self.open_store(request)
-        yield store
-        store.close()
 
     # --- users ------------------------------------------------------------------------------------
 

@@ -4,11 +4,13 @@ records and marking a child merged, held to the same promises on every IdentityS
 `IdentityContract` holds the promises; each adapter gets one subclass that only says how to open it.
 """
 
+import abc
 import concurrent.futures
 import copy
 
 import pytest
 from childlink_common.errors import StoreUnavailable
+from childlink_common.testing.store_contract import StoreContract
 from childlink_referral.store.mongo_store import MongoTimelineStore
 from childlink_referral.store.sqlite_store import SqliteTimelineStore
 
@@ -66,18 +68,13 @@ def review_ids(items):
     return [r["review_id"] for r in items]
 
 
-class IdentityContract:
+class IdentityContract(StoreContract):
     """Subclasses provide `open_store(request, reuse=False)` (reuse: another connection to the same data);
     every test below runs once per adapter."""
 
+    @abc.abstractmethod
     def open_store(self, request, reuse=False):
-        raise NotImplementedError
-
-    @pytest.fixture
-    def store(self, request):
-        store = self.open_store(request)
-        yield store
-        store.close()
+        """reuse: another connection to the same data."""
 
     # --- match records -----------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 promises on SQLite and on MongoDB (mongoeco over the wire)."""
 
 import pytest
+from childlink_common.testing.store_contract import StoreContract
 from childlink_monitor.flows import MINUTE_FIELDS
 from childlink_monitor.store.mongo_store import MongoMonitorStore
 from childlink_monitor.store.sqlite_store import SqliteMonitorStore
@@ -24,16 +25,7 @@ def at(n):
     return f"2025-03-01T00:00:{n:02d}.000000Z"
 
 
-class MonitorStoreContract:
-    def open_store(self, request):
-        raise NotImplementedError
-
-    @pytest.fixture
-    def store(self, request):
-        store = self.open_store(request)
-        yield store
-        store.close()
-
+class MonitorStoreContract(StoreContract):
     def test_minute_deltas_add_up_and_keep_the_larger_max(self, store):
         store.add_flow_minutes([minute(seen=2, stored=1, lag_pipeline_sum=3.0, lag_pipeline_max=3.0,
                                        lag_pipeline_count=1)])

@@ -11,6 +11,7 @@ from childlink_common.errors import StoreUnavailable
 from childlink_common.outbox.mongo_store import MongoOutbox
 from childlink_common.outbox.port import OutboxRecord
 from childlink_common.outbox.sqlite_store import SqliteOutbox
+from childlink_common.testing.store_contract import StoreContract
 
 T0 = 1_700_000_000.0
 LEASE = 30.0
@@ -32,17 +33,8 @@ def ids(records):
     return [record.event_id for record in records]
 
 
-class OutboxContract:
+class OutboxContract(StoreContract):
     """Subclasses provide `open_store(request)`; every test below runs once per adapter."""
-
-    def open_store(self, request):
-        raise NotImplementedError
-
-    @pytest.fixture
-    def store(self, request):
-        store = self.open_store(request)
-        yield store
-        store.close()
 
     # --- add -----------------------------------------------------------------------------------
 

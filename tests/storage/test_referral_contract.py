@@ -9,6 +9,7 @@ import copy
 import json
 
 import pytest
+from childlink_common.testing.store_contract import StoreContract
 from childlink_referral.store.mongo_store import MongoTimelineStore
 from childlink_referral.store.sqlite_store import SqliteTimelineStore
 
@@ -48,18 +49,9 @@ def ids(items):
     return [r["referral_id"] for r in items]
 
 
-class ReferralContract:
+class ReferralContract(StoreContract):
     """Subclasses provide `open_store(request)` (and `open_second(request)`: another connection to the same
     data); every test below runs once per adapter."""
-
-    def open_store(self, request):
-        raise NotImplementedError
-
-    @pytest.fixture
-    def store(self, request):
-        store = self.open_store(request)
-        yield store
-        store.close()
 
     # --- insert and get --------------------------------------------------------------------------
 

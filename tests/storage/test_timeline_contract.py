@@ -8,6 +8,7 @@ import sqlite3
 
 import pytest
 from childlink_common.errors import StoreUnavailable
+from childlink_common.testing.store_contract import StoreContract
 from childlink_referral.store.mongo_store import MongoTimelineStore
 from childlink_referral.store.sqlite_store import SqliteTimelineStore
 
@@ -39,17 +40,8 @@ def stored(entry_, duplicates=0):
     return {**entry_, "duplicates": duplicates}
 
 
-class TimelineContract:
+class TimelineContract(StoreContract):
     """Subclasses provide `open_store(request)`; every test below runs once per adapter."""
-
-    def open_store(self, request):
-        raise NotImplementedError
-
-    @pytest.fixture
-    def store(self, request):
-        store = self.open_store(request)
-        yield store
-        store.close()
 
     # --- keys ----------------------------------------------------------------------------------
 
