@@ -47,8 +47,9 @@ def measured(weight_kg, height_cm, **kw):
     return event("health", "child.growth_measured", payload={"weight_kg": weight_kg, "height_cm": height_cm}, **kw)
 
 
-def immunised(vaccine, dose, **kw):
-    return event("health", "child.immunised", payload={"vaccine": vaccine, "dose": dose}, **kw)
+def immunised(vaccine, dose, vaccine_code=None, **kw):
+    payload = {"vaccine": vaccine, "dose": dose} | ({"vaccine_code": vaccine_code} if vaccine_code else {})
+    return event("health", "child.immunised", payload=payload, **kw)
 
 
 def retraction(of, reason="entered against the wrong child", department="health", **kw):
