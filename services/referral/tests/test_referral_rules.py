@@ -525,3 +525,24 @@ def test_a_medical_refusal_keeps_the_diagnosis_from_the_school():
 def test_rules_ignore_superseded_and_retracted_entries_of_any_kind():
     high = risk("high", occurred_days_ago=5)
     assert "household_risk_high" not in by_rule(proposals(high, retraction(high, department="social")))
+
+
+# --- dates ---------------------------------------------------------------------------------------
+
+
+def test_a_visit_at_bangkok_0030_is_that_bangkok_day_for_the_age():
+    born = NOW.date() - dt.timedelta(days=200)
+    visit_day = NOW.date() - dt.timedelta(days=3)
+    body = measured(7.5, 66.0, occurred_at=f"{visit_day.isoformat()}T00:30:00+07:00",
+                    recorded_at=f"{visit_day.isoformat()}T00:31:00+07:00")
+    [m] = state_of(body, profile={**INFANT, "birth_date": born.isoformat()}).measurements
+    assert m.age_days == (visit_day - born).days  # was one day less: the UTC date is the day before
+
+
+def test_notes_carry_structured_details_with_bangkok_days():
+    screened = screening({"fine_motor": "delayed"}, occurred_at=f"{(NOW.date() - dt.timedelta(days=3)).isoformat()}"
+                         "T00:30:00+07:00")
+    details = by_rule(proposals(screened))["dspm_delayed"].details
+    assert details == {"kind": "dspm_delayed", "band": screened["payload"]["age_band_months"],
+                       "screened_on": (NOW.date() - dt.timedelta(days=3)).isoformat(),
+                       "domains": ["fine_motor"], "delayed": ["fine_motor"]}
