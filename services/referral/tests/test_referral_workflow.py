@@ -165,7 +165,7 @@ def test_a_rescreen_in_time_cancels_the_task_as_done(world):
 
 
 def test_an_accepted_hospital_referral_is_not_cancelled_by_a_later_normal_screening(world):
-    child_id, screened, referral = delayed_referral(world, occurred_days_ago=20)
+    child_id, _, referral = delayed_referral(world, occurred_days_ago=20)
     world.referrals.act(HOSPITAL, referral["referral_id"], "accept", {}, 1)
     normal = screening(occurred_days_ago=2)
     world.send(normal)

@@ -37,8 +37,8 @@ class ScheduledDose:
 
     def remindable(self, now):
         """Not given, overdue by `now`, and still to be given at the child's age."""
-        return (self.given is None and start_of_bangkok_day(self.overdue_from) <= now
-                and now < start_of_bangkok_day(self.remind_until))
+        return self.given is None and start_of_bangkok_day(self.overdue_from) <= now < start_of_bangkok_day(
+            self.remind_until)
 
     def too_late(self, now):
         return self.given is None and now >= start_of_bangkok_day(self.remind_until)
