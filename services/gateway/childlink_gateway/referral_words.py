@@ -36,6 +36,8 @@ def _values(t, d, details):
                 t("note.dose_due", vaccine=t.maybe("vaccine", item.get("vaccine")),
                   dose=dose_label(t, item.get("vaccine"), item.get("dose")), due_on=d(item.get("due_on")))
                 for item in value or [])
+        elif key == "factors":  # the social worker's own coded words, named as the department sent them
+            values[key] = ", ".join(t.maybe("factor", f) for f in value or []) or "—"
         elif key == "department":
             values[key] = t.maybe("dept", value)
         elif key == "event_ids":
