@@ -76,3 +76,14 @@ def test_the_referral_page_in_thai_has_no_english_note_and_shows_the_evidence(ap
     assert "คัดกรอง DSPM ช่วงอายุ 18 เดือน วันที่ 20 ก.ย. 2568" in page
     assert 'id="r-evidence"' in page and "เด็กผ่านการประเมินพัฒนาการซ้ำ: ปิดงานพร้อมผลการดูแล" in page
     assert "กฎแนบหลักฐานเพิ่ม" in page  # the history line of the attachment, in Thai
+
+
+def test_the_child_page_counts_oral_doses_khrang_thi_and_shows_the_dspm_outcome(app):
+    browser = Browser(app, FakeReferral())
+    browser.sign_in("hc.somsri")
+    page = browser.get("/children/c-1?reason=care").get_data(as_text=True)
+    table = page[page.index('id="immunisation-table"'):]
+    table = table[:table.index("</table>")]
+    assert "ครั้งที่ 1" in table and "เข็มที่ 1" in table  # OPV dose 1, BCG dose 1
+    assert 'id="dspm-outcomes"' in page and 'data-outcome="referred_delayed"' in page
+    assert "ล่าช้า: ส่งต่อโรงพยาบาล" in page
