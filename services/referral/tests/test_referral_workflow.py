@@ -173,6 +173,8 @@ def test_an_accepted_hospital_referral_is_not_cancelled_by_a_later_normal_screen
     assert after["status"] == "accepted"  # was: cancelled by the rules
     assert [e["event_ids"] for e in after["evidence"]] == [[normal["event_id"]]]
     assert after["history"][-1]["action"] == "attach_evidence"
+    assert "referral.evidence_attached" in world.outbox.types()  # no second "referral.accepted"
+    assert world.outbox.types().count("referral.accepted") == 1
     shown = world.referrals.act(HOSPITAL, referral["referral_id"], "complete", {"outcome": "no_problem_found"},
                                 after["version"])
     assert shown["ok"] and shown["referral"]["evidence"] == after["evidence"]  # the receiver sees it, closes it
