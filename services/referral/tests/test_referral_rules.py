@@ -119,6 +119,14 @@ def test_still_no_rescreen_after_the_14_day_trace_grace_escalates_to_the_hospita
     assert escalated.to["facility"] == "HOSP-1008" and escalated.to["service"] == "developmental_clinic"
 
 
+def test_a_recorded_missed_rescreen_visit_starts_the_trace_at_once():
+    screened = screening({"receptive_language": "suspected_delay"}, occurred_days_ago=20)
+    missed = event("health", "child.visit_missed", occurred_days_ago=2,
+                   payload={"visit_kind": "dspm_rescreen", "due_on": (NOW.date() - dt.timedelta(days=3)).isoformat()})
+    found = by_rule(proposals(screened, missed))
+    assert "dspm_trace_rescreen" in found and "dspm_rescreen_overdue" not in found
+
+
 def test_the_trace_rule_waits_until_the_rescreen_is_due():
     screened = screening({"receptive_language": "suspected_delay"}, occurred_days_ago=29)
     assert "dspm_trace_rescreen" not in by_rule(proposals(screened))

@@ -14,7 +14,8 @@ for the episode's referral, never a new first screen. The rules look at the late
 - first screen delayed -> referral to the hospital's developmental clinic (`dspm_delayed`);
 - first screen suspected, no re-screen yet -> the screening health centre re-screens within 30 days
   (`dspm_suspected_delay`, a task due 30 days after the screening);
-- still no re-screen 30 days after it -> a trace-and-re-screen task for the health centre
+- still no re-screen 30 days after it, or the health centre records the re-screen visit missed
+  (`child.visit_missed`, `dspm_rescreen`) -> a trace-and-re-screen task for the health centre
   (`dspm_trace_rescreen`), due TRACE_GRACE later; still none by then -> escalated to the hospital
   (`dspm_rescreen_overdue`). The 14-day grace is this project's choice, not the manual's: two weekly
   home-visit rounds by the health centre's staff / village health volunteers to find the family, and the
@@ -61,6 +62,7 @@ class Episode:
     first: object
     rescreen: object = None
     later: list = field(default_factory=list)
+    missed: list = field(default_factory=list)  # child.visit_missed (dspm_rescreen) after the first screen
 
     @property
     def due(self):
@@ -79,7 +81,7 @@ class Episode:
         if not _suspected_only(self.first):
             return ON_TRACK_FIRST
         if self.rescreen is None:
-            return WAITING if now < self.due else RESCREEN_MISSED
+            return WAITING if now < self.due and not self.missed else RESCREEN_MISSED
         if _not_normal(self.rescreen):
             return REFERRED_RESCREEN
         return ON_TRACK_AFTER_STIMULATION if self.rescreen.occurred_at <= self.due else PASSED_LATE
@@ -99,6 +101,12 @@ def episodes(state):
                 current.later.append(fact)
                 continue
         found.append(Episode(band, fact))
+    for visit in state.of("health", "child.visit_missed"):
+        if visit.payload.get("visit_kind") != "dspm_rescreen":
+            continue
+        before = [e for e in found if e.first.occurred_at < visit.occurred_at]
+        if before:
+            before[-1].missed.append(visit)
     return found
 
 
@@ -167,7 +175,7 @@ def trace_rescreen(state, now):
     if episode is None or episode.outcome(now) not in (WAITING, RESCREEN_MISSED):
         return results
     first, due = episode.first, episode.due
-    if now < due:
+    if episode.outcome(now) == WAITING:
         return results + [Review(due)]
     until = due + TRACE_GRACE
     note = (f"no re-screen by {day(due)} after a suspected delay ({_describe(episode, first)}): "
