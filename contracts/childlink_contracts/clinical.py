@@ -74,8 +74,7 @@ def clinical_errors(envelope):
     errors = {}
     on = bangkok_day(occurred)
     if on < birth:
-        errors["occurred_at"] = [f"{on.isoformat()} (Bangkok) is before the child's birth_date "
-                                 f"{birth.isoformat()}"]
+        errors["occurred_at"] = [f"{on.isoformat()} (Bangkok) is before the child's birth_date {birth.isoformat()}"]
         return errors
     payload = envelope.get("payload") or {}
     source = envelope.get("source") or {}
