@@ -61,8 +61,8 @@ def test_rows_map_to_contract_events():
     assert [g["payload"] for g in growth] == [{"weight_kg": 8.6, "height_cm": 72.0}]  # HEADCIRCUM 0: not measured
     first = events_of(result, "child.growth_measured")[0]
     assert first["payload"] == {"weight_kg": 3.1, "height_cm": 49.0, "head_circumference_cm": 34.0}
-    assert first["occurred_at"] == "2024-01-15T00:00:00+07:00"
-    assert first["recorded_at"] == "2024-01-15T11:00:00+07:00"  # D_UPDATE, Bangkok time
+    assert first["occurred_at"] == "2024-01-15T12:00:00+07:00"  # no time in the files: noon, Bangkok
+    assert first["recorded_at"] == "2024-01-15T12:00:00+07:00"  # D_UPDATE 11:00, but never before occurred_at
     assert first["source"] == {"department": "health", "system": "his-43file",
                                "facility": {"code": "41234", "district_code": "1001"}}
     child = first["subject"]["child"]

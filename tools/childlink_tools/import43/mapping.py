@@ -22,7 +22,7 @@ from childlink_contracts.national_id import is_valid_national_id
 
 from .codes import UnknownCode, dspm_code, vaccine_of
 from .reading import RowProblem
-from .values import BANGKOK, BadValue, bangkok_iso, parse_date, parse_decimal, parse_instant
+from .values import BANGKOK, BadValue, parse_date, parse_decimal, parse_instant, service_instant
 
 NAMESPACE = uuid.UUID("5d9c3c3e-43f1-5e2b-9a43-6368696c646c")  # childlink 43-file events
 CHILD_AGE_LIMIT_YEARS = 7
@@ -421,7 +421,7 @@ class Importer:
                 recorded = min(parse_instant(d_update), self.settings.now)
             except BadValue as exc:
                 raise Refused("D_UPDATE", str(exc)) from None
-        occurred = dt.datetime.fromisoformat(bangkok_iso(day))
+        occurred = service_instant(day, self.settings.now)
         event = {
             "event_id": "", "type": type_, "version": 1,
             "occurred_at": occurred.isoformat(), "recorded_at": max(recorded, occurred).isoformat(),

@@ -53,6 +53,10 @@ def parse_decimal(text, unit):
     return value
 
 
-def bangkok_iso(day):
-    """A service date as the instant the day began in Bangkok (the files carry no time of service)."""
-    return dt.datetime.combine(day, dt.time(), BANGKOK).isoformat()
+SERVICE_TIME = dt.time(12, 0)
+
+
+def service_instant(day, now):
+    """A service date (the files carry no time of service) as noon in Bangkok, or now if that is earlier:
+    noon is the same calendar day in Bangkok and in UTC, so no reader of the UTC instant sees the day before."""
+    return min(dt.datetime.combine(day, SERVICE_TIME, BANGKOK), now)

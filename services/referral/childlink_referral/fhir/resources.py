@@ -6,6 +6,7 @@ decide them. Every resource id is derived from childlink's own ids: an export ta
 
 import re
 
+from ..times import BANGKOK, parse_instant
 from . import codes as c
 
 ID_UNSAFE = re.compile(r"[^A-Za-z0-9\-.]")
@@ -15,6 +16,11 @@ def fhir_id(*parts):
     """A FHIR id ([A-Za-z0-9-.]{1,64}) from childlink ids."""
     text = ID_UNSAFE.sub("-", "-".join(parts))
     return text[:64]
+
+
+def bangkok(instant):
+    """A clinical instant as Bangkok clock time (+07:00), the day staff and the 43 files know it by."""
+    return parse_instant(instant.replace("Z", "+00:00")).astimezone(BANGKOK).isoformat()
 
 
 def _ref(kind, resource_id):
@@ -61,8 +67,8 @@ def immunization(patient_id, entry):
         "status": "completed",
         "vaccineCode": {"coding": coding, "text": f"{c.VACCINE_DISPLAY.get(vaccine, vaccine)} dose {dose}"},
         "patient": _ref("Patient", patient_id),
-        "occurrenceDateTime": entry["occurred_at"],
-        "recorded": entry["recorded_at"],
+        "occurrenceDateTime": bangkok(entry["occurred_at"]),
+        "recorded": bangkok(entry["recorded_at"]),
         "performer": [{"actor": _facility(entry["facility_code"])}],
         "protocolApplied": [{"series": vaccine, "doseNumberPositiveInt": dose}],
     }
@@ -77,7 +83,7 @@ def _observation(resource_id, patient_id, event_id, when, facility, category, co
         "identifier": [{"system": c.CHILDLINK_EVENT, "value": event_id}],
         "status": "final",
         "category": [{"coding": [{"system": c.OBSERVATION_CATEGORY, "code": category}]}],
-        "code": code, "subject": _ref("Patient", patient_id), "effectiveDateTime": when,
+        "code": code, "subject": _ref("Patient", patient_id), "effectiveDateTime": bangkok(when),
         "performer": [_facility(facility)], **value,
     }
 
