@@ -128,3 +128,15 @@ def test_bulk_export_of_a_district_writes_ndjson(world, kid, tmp_path):
         assert len(lines) == count
         for line in lines:
             assert parse(json.loads(line)).resource_type == kind
+
+
+def test_the_bulk_command_reads_the_store_and_prints_counts(world, kid, tmp_path, monkeypatch, capsys):
+    from childlink_referral.fhir.bulk import main
+
+    monkeypatch.setenv("CHILDLINK_DATA_DIR", str(tmp_path))  # where World keeps referral.sqlite3
+    monkeypatch.delenv("MONGO_URI", raising=False)
+    assert main(["--district", "1001", "--out", str(tmp_path / "bulk"), "--user", "u-do"]) == 0
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert printed["children"] == 1 and printed["files"]["Immunization"] == 5
+    assert sorted(p.name for p in (tmp_path / "bulk").iterdir()) == [
+        "Immunization.ndjson", "Observation.ndjson", "Patient.ndjson", "ServiceRequest.ndjson", "Task.ndjson"]
