@@ -22,6 +22,8 @@ help:
 	@echo "make bench     throughput, latency, reads, memory and cost growth on the real broker; writes docs/benchmark-report.md"
 	@echo "make bench-identity   identity matching: precision/recall, review share, match() latency among 300,000 children"
 	@echo "make bench-monitor    referral throughput with and without the monitor tapping every flow"
+	@echo "make import-43 DIR=export IMPORT43_ARGS='--district 1001'   a health centre's 43-file export into the health service"
+	@echo "make fhir-export DISTRICT=1001   FHIR R4 NDJSON of a district's children (var/fhir-1001)"
 	@echo "make dedup     link the children a first load of history (REFERRAL_MATCHING=0) left apart; DEDUP_ARGS=--dry-run"
 
 $(UV):

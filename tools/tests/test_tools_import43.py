@@ -171,3 +171,24 @@ def test_refusals_by_the_service_are_reported_by_row(tmp_path, fake_ingest):
 def test_no_person_file_is_an_error(tmp_path, fake_ingest, capsys):
     assert _import(tmp_path, fake_ingest) == 2
     assert "no PERSON file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("20240115103000", "2024-01-15T10:30:00+07:00"),
+    ("20240115", "2024-01-15T00:00:00+07:00"),
+])
+def test_times_are_bangkok_clock_time(text, expected):
+    from childlink_tools.import43.values import parse_instant
+
+    assert parse_instant(text).isoformat() == expected
+
+
+@pytest.mark.parametrize("text, why", [
+    ("2024011510", "not a time YYYYMMDDHHMMSS"), ("20240115256000", "not a time of day"),
+    ("25670115103000", "Buddhist-era"), ("2024-01-15", "not a time YYYYMMDDHHMMSS"), ("20240230", "calendar date"),
+])
+def test_bad_times_say_why(text, why):
+    from childlink_tools.import43.values import BadValue, parse_instant
+
+    with pytest.raises(BadValue, match=why):
+        parse_instant(text)
