@@ -40,6 +40,7 @@ Z_SCORES = {  # child page z key -> (code, display)
     "z_lhfa": ("lhfa", "Length/height-for-age z-score (WHO 2006)"),
     "z_wflh": ("wflh", "Weight-for-length/height z-score (WHO 2006)"),
     "z_bmi": ("bmi", "BMI-for-age z-score (WHO 2006)"),
+    "z_hcfa": ("hcfa", "Head circumference-for-age z-score (WHO 2006)"),  # where the growth module gives it
 }
 DSPM_DOMAIN_CODES = {  # domain -> (code, display, the HDC code's domain digit)
     "gross_motor": ("GM", "Gross motor", "0"), "fine_motor": ("FM", "Fine motor", "1"),
