@@ -89,9 +89,14 @@ def test_43_files_in_fhir_out(system, tmp_path):
     assert refused.status_code == 403 and refused.json()["resourceType"] == "OperationOutcome"
     assert requests.get(f"{system['referral'].url}/fhir/Patient/{mali}/$everything", timeout=10).status_code == 401
 
-    # importing the same files again changes nothing
+    # importing the same files again changes nothing; sent again (--resend) the service answers duplicate
     before = system.timeline(mali)
-    assert cli.main([str(work), "--department", "health", "--url", system["health"].url,
-                     "--api-key", api_key("health"), "--district", "1001", "--no-progress"]) == 1
-    assert "accepted" in (work / "import-43-report.txt").read_text(encoding="utf-8")
+    args = [str(work), "--department", "health", "--url", system["health"].url, "--api-key", api_key("health"),
+            "--district", "1001", "--no-progress"]
+    assert cli.main(args) == 1
+    assert "27 rows already imported" in (work / "import-43-report.txt").read_text(encoding="utf-8")
+    assert cli.main([*args, "--resend"]) == 1
+    resent = (work / "import-43-report.txt").read_text(encoding="utf-8")
+    assert [line.split() for line in resent.splitlines() if line.startswith("health")] == [
+        ["health", "27", "0", "0", "27", "0", "0"]]
     assert [e["event_id"] for e in system.timeline(mali)["entries"]] == [e["event_id"] for e in before["entries"]]

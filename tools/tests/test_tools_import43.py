@@ -138,10 +138,14 @@ def test_importing_twice_changes_nothing_and_a_later_export_corrects(tmp_path, f
     report = (work / "import-43-report.txt").read_text(encoding="utf-8")
     assert "EPI.txt:17 VACCINETYPE" in report and "29" in capsys.readouterr().out
     assert _import(work, fake_ingest) == 1
-    assert fake_ingest.stored == stored  # the same ids again: answered duplicate, nothing new
+    assert fake_ingest.stored == stored  # nothing new
     again = (work / "import-43-report.txt").read_text(encoding="utf-8")
-    assert [line.split() for line in again.splitlines() if line.startswith("health")] == [
-        ["health", "27", "0", "0", "27", "0", "0"]]  # the two first versions are not sent again
+    assert "27 rows already imported" in again and "2 rows older than" in again and "nothing to send" in again
+    assert _import(work, fake_ingest, "--resend") == 1
+    resent = (work / "import-43-report.txt").read_text(encoding="utf-8")
+    assert [line.split() for line in resent.splitlines() if line.startswith("health")] == [
+        ["health", "27", "0", "0", "27", "0", "0"]]  # the same ids, answered duplicate; first versions stay
+    assert fake_ingest.stored == stored
     # next month's export holds only the MMR row, updated again
     later = tmp_path / "later"
     later.mkdir()
@@ -166,6 +170,17 @@ def test_refusals_by_the_service_are_reported_by_row(tmp_path, fake_ingest):
     assert "1 by the service" in report
     assert "(service): payload.weight_kg: implausible for the age" in report
     assert len(fake_ingest.stored) == 28  # the rest of the batch was sent again on its own and taken
+
+
+def test_a_conflict_names_its_rows_and_the_rest_is_taken(tmp_path, fake_ingest):
+    work = tmp_path / "export"
+    shutil.copytree(FIXTURE, work)
+    fake_ingest.answer_next(409, {"error": "conflict", "detail": "1 of 29 events reuse an event_id",
+                                  "errors": {"0": {"event_id": ["already accepted with other content"]}}})
+    assert _import(work, fake_ingest, "--batch-size", "1000") == 1
+    report = (work / "import-43-report.txt").read_text(encoding="utf-8")
+    assert "(service): event_id: already accepted with other content" in report
+    assert len(fake_ingest.stored) == 28
 
 
 def test_no_person_file_is_an_error(tmp_path, fake_ingest, capsys):

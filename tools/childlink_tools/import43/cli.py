@@ -20,7 +20,7 @@ from ..sending import MAX_BATCH, Outgoing, format_summary
 from . import ledger as ledgers
 from .mapping import Importer, Settings
 from .reading import ENCODINGS, find_files, read_table
-from .sending import RecordingSender
+from .sending import ConflictsAsRefusals, RecordingSender
 
 DISTRICTS = [str(code) for code in range(1001, 1051)]
 
@@ -40,6 +40,8 @@ def parse_args(argv):
                         help="the district of one HOSPCODE, when the export holds several facilities")
     parser.add_argument("--system", default="his-43file", help="source.system of the events (default his-43file)")
     parser.add_argument("--ledger", help=f"the import ledger (default DIR/{ledgers.LEDGER_NAME})")
+    parser.add_argument("--resend", action="store_true",
+                        help="send rows the ledger says were imported again, under the same ids")
     parser.add_argument("--report", help="write the report here too (default DIR/import-43-report.txt)")
     parser.add_argument("--batch-size", type=int, default=200, help=f"events per request (1-{MAX_BATCH}, default 200)")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
@@ -77,7 +79,7 @@ def import_files(args, out=None):
     ledger_path = Path(args.ledger) if args.ledger else directory / ledgers.LEDGER_NAME
     ledger = ledgers.load(ledger_path)
     importer = Importer(tables, Settings(system=args.system, district=args.district,
-                                         facility_districts=args.facility_districts), ledger)
+                                         facility_districts=args.facility_districts, resend=args.resend), ledger)
     total = sum(len(t.rows) for n, t in tables.items() if n != "PERSON")
     with tqdm(total=total, unit="row", desc="reading", disable=args.no_progress, dynamic_ncols=True) as bar:
         mapped = importer.run(bar)
@@ -86,7 +88,7 @@ def import_files(args, out=None):
         sender = RecordingSender({"health": (args.url or default_url("health"),
                                              args.api_key or default_api_key("health"))},
                                  batch_size=args.batch_size, concurrency=1, timeout=args.timeout,
-                                 progress=not args.no_progress)
+                                 progress=not args.no_progress, client_factory=ConflictsAsRefusals)
         tallies = sender.send([Outgoing("health", p.event, p.where) for p in mapped.events])
         for prepared in mapped.events:
             if prepared.where not in sender.refused and prepared.where not in sender.unanswered:
@@ -112,8 +114,8 @@ def report(tables, mapped, sender, tallies, dry_run=False):
     for prepared in mapped.events:
         kinds[prepared.event["type"]] = kinds.get(prepared.event["type"], 0) + 1
     corrections = sum(1 for p in mapped.events if p.event.get("supersedes"))
-    lines.append(f"events prepared: {len(mapped.events)} ("
-                 + ", ".join(f"{n} {t}" for t, n in sorted(kinds.items())) + f"; {corrections} corrections)")
+    by_kind = ", ".join(f"{n} {t}" for t, n in sorted(kinds.items()))
+    lines.append(f"events prepared: {len(mapped.events)}" + (f" ({by_kind}; {corrections} corrections)" if kinds else ""))
     for why, count in sorted(mapped.skipped.items()):
         lines.append(f"skipped, not refused: {count} {why}")
     lines.append("")

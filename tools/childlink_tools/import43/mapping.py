@@ -67,6 +67,7 @@ class Settings:
     system: str = "his-43file"
     district: str | None = None  # of facilities not in facility_districts
     facility_districts: dict = field(default_factory=dict)
+    resend: bool = False  # send rows the ledger says were taken (under the same ids) again
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(BANGKOK))
 
 
@@ -448,6 +449,12 @@ class Importer:
                     self.out.skip("rows older than the version already imported")
                     continue
                 if known and item.d_update == known["d_update"]:
+                    if not self.settings.resend:
+                        # taken before; sent again its content may differ (a newer PERSON row changes the
+                        # subject), which the service would refuse as a conflict: nothing is gained
+                        self.out.skip("rows already imported (in the ledger; --resend sends them again)")
+                        previous = known["event_id"]
+                        continue
                     item.event["event_id"] = known["event_id"]  # sent again: answered duplicate
                     item.event.pop("supersedes", None)
                     if known.get("supersedes"):

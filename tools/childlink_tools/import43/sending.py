@@ -5,7 +5,23 @@ problems, while an import must name every refused row, so this subclass records 
 named in a 422 (and each batch that was never answered) against the row it came from.
 """
 
+from ..client import IngestClient, IngestError, InvalidEvents
 from ..sending import Sender
+
+CONFLICT = 409
+
+
+class ConflictsAsRefusals(IngestClient):
+    """A 409 (an event_id the service already took with other content) names its events by index as a
+    422 does, and stores nothing: refused rows to report, and the rest of the batch to send again."""
+
+    def send(self, events):
+        try:
+            return super().send(events)
+        except IngestError as exc:
+            if exc.status == CONFLICT and exc.errors:
+                raise InvalidEvents(exc.status, str(exc), errors=exc.errors, body=exc.body) from None
+            raise
 
 
 class RecordingSender(Sender):
