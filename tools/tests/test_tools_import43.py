@@ -71,6 +71,12 @@ def test_rows_map_to_contract_events():
                                  "family_name": "ใจดี", "phone": "0812345678"}
 
 
+def test_referral_files_are_counted_for_children_not_imported():
+    skipped = mapped().skipped
+    assert skipped["REFER_HISTORY rows of children 0-6 read but not imported: childlink raises its own referrals "
+                   "(docs/import-43.md)"] == 1
+
+
 def test_dspm_codes_become_one_screening_per_day():
     screenings = {(e["subject"]["child"]["local_id"], e["occurred_at"][:10]): e["payload"]
                   for e in events_of(mapped(), "child.screened")}

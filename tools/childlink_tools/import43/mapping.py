@@ -140,9 +140,13 @@ class Importer:
             progress and progress.update(1)
         prepared += self._screenings(self._rows("SPECIALPP"), progress)
         for name in ("REFER_HISTORY", "REFER_RESULT"):
-            if name in self.tables and self.tables[name].rows:
-                self.out.skip(f"{name} rows read but not imported: childlink raises its own referrals "
-                              "(docs/import-43.md)", len(self.tables[name].rows))
+            rows = self._rows(name)
+            children = sum(1 for r in rows if (r.values.get("HOSPCODE"), r.values.get("PID")) in self.persons)
+            if children:
+                self.out.skip(f"{name} rows of children 0-6 read but not imported: childlink raises its own "
+                              "referrals (docs/import-43.md)", children)
+            if len(rows) > children:
+                self.out.skip(f"{name} rows of others (or without a PID column)", len(rows) - children)
         self._version(prepared)
         return self.out
 
