@@ -189,6 +189,18 @@ def test_a_conflict_names_its_rows_and_the_rest_is_taken(tmp_path, fake_ingest):
     assert len(fake_ingest.stored) == 28
 
 
+def test_the_exports_zip_file_is_read_as_its_folder(tmp_path, fake_ingest):
+    import zipfile
+
+    archive = tmp_path / "F43_41234_20250901120000.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for path in FIXTURE.iterdir():
+            zipped.write(path, f"F43_41234/{path.name.lower()}")
+    assert _import(archive, fake_ingest) == 1
+    assert len(fake_ingest.stored) == 29
+    assert (tmp_path / "import-43-report.txt").exists() and (tmp_path / ".childlink-import-43.json").exists()
+
+
 def test_no_person_file_is_an_error(tmp_path, fake_ingest, capsys):
     assert _import(tmp_path, fake_ingest) == 2
     assert "no PERSON file" in capsys.readouterr().err
@@ -213,3 +225,20 @@ def test_bad_times_say_why(text, why):
 
     with pytest.raises(BadValue, match=why):
         parse_instant(text)
+
+
+def test_an_older_export_without_the_v2_4_columns_is_read(tmp_path):
+    """JHCIS-era exporters write EPI with 8 or 9 columns (no HOSPCODE9, VACCINEPLACE9), with or without a header."""
+    (tmp_path / "epi.txt").write_text("HOSPCODE|PID|SEQ|DATE_SERV|VACCINETYPE|VACCINEPLACE|PROVIDER|D_UPDATE\r\n"
+                                      "41234|000002|1001|20240115|010|41234|P01|20240115103000\r\n")
+    table = read_table("EPI", tmp_path / "epi.txt")
+    assert table.problems == [] and table.rows[0].values["VACCINETYPE"] == "010"
+    assert table.rows[0].values["HOSPCODE9"] == ""
+    (tmp_path / "bare.txt").write_text("41234|000002|1001|20240115|010|41234|P01|20240115103000|\r\n"
+                                       "41234|000002|1001|20240115\r\n")
+    bare = read_table("EPI", tmp_path / "bare.txt")
+    assert [r.values["VACCINETYPE"] for r in bare.rows] == ["010"]
+    assert [p.line for p in bare.problems] == [2] and "at least 5" in bare.problems[0].why
+    (tmp_path / "nocode.txt").write_text("HOSPCODE|PID|SEQ|DATE_SERV\r\n41234|000002|1001|20240115\r\n")
+    refused = read_table("EPI", tmp_path / "nocode.txt")
+    assert refused.rows == [] and refused.problems[0].column == "VACCINETYPE"

@@ -11,6 +11,8 @@ be sent (no files, wrong key, service unreachable).
 
 import argparse
 import sys
+import tempfile
+import zipfile
 from pathlib import Path
 
 from tqdm import tqdm
@@ -27,7 +29,8 @@ DISTRICTS = [str(code) for code in range(1001, 1051)]
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="childlink-import-43", description=__doc__.split("\n\n")[0])
-    parser.add_argument("directory", help="the folder holding PERSON.txt, EPI.txt, NUTRITION.txt, SPECIALPP.txt")
+    parser.add_argument("directory", help="the folder (or the export's zip file) holding PERSON.txt, EPI.txt, "
+                        "NUTRITION.txt, SPECIALPP.txt")
     parser.add_argument("--department", default="health", choices=["health"],
                         help="the 43 files are the health centres' records (default health)")
     parser.add_argument("--url", help="the health service (default $HEALTH_URL or http://127.0.0.1:8103)")
@@ -65,15 +68,28 @@ def read_all(directory, encoding=None):
 
 
 def import_files(args, out=None):
-    """Read, map, send and report; return the exit status."""
-    out = out or sys.stdout
-    directory = Path(args.directory)
-    if not directory.is_dir():
-        print(f"childlink-import-43: {directory} is not a folder", file=sys.stderr)
+    """Read, map, send and report; return the exit status. DIR may also be the export's zip file
+    (HOSxP and JHCIS send F43_<HOSPCODE>_<time>.zip): it is read as the folder it holds."""
+    source = Path(args.directory)
+    if source.is_file() and zipfile.is_zipfile(source):
+        with tempfile.TemporaryDirectory() as unpacked:
+            with zipfile.ZipFile(source) as archive:
+                for member in archive.infolist():
+                    name = Path(member.filename).name
+                    if not member.is_dir() and name:  # flattened: the files are found by name
+                        (Path(unpacked) / name).write_bytes(archive.read(member))
+            return _import(args, Path(unpacked), source.parent, out or sys.stdout)
+    if not source.is_dir():
+        print(f"childlink-import-43: {source} is neither a folder nor a zip file", file=sys.stderr)
         return 2
-    tables = read_all(directory, args.encoding)
+    return _import(args, source, source, out or sys.stdout)
+
+
+def _import(args, files, directory, out):
+    """Import the files in `files`; the ledger and the report default to `directory`."""
+    tables = read_all(files, args.encoding)
     if "PERSON" not in tables:
-        print(f"childlink-import-43: no PERSON file in {directory} (found: {', '.join(tables) or 'none'})",
+        print(f"childlink-import-43: no PERSON file in {args.directory} (found: {', '.join(tables) or 'none'})",
               file=sys.stderr)
         return 2
     ledger_path = Path(args.ledger) if args.ledger else directory / ledgers.LEDGER_NAME

@@ -25,6 +25,14 @@ LAYOUTS = {
         "HOSPCODE9", "PPSPLACE9",
     ),
 }
+# The columns childlink needs of each file: a header may leave out the rest (older exports stop before the
+# v2.4 additions such as HOSPCODE9), and a file without a header may end its rows after the last of these.
+REQUIRED = {
+    "PERSON": ("HOSPCODE", "PID", "SEX", "BIRTH"),
+    "EPI": ("HOSPCODE", "PID", "SEQ", "DATE_SERV", "VACCINETYPE"),
+    "NUTRITION": ("HOSPCODE", "PID", "SEQ", "DATE_SERV", "WEIGHT", "HEIGHT"),
+    "SPECIALPP": ("HOSPCODE", "PID", "SEQ", "DATE_SERV", "PPSPECIAL"),
+}
 # Read and counted, not turned into events: childlink's referrals are raised by its own rules from the
 # screenings and assessments, and no contract event carries a 43-file referral (docs/import-43.md).
 COUNTED_ONLY = ("REFER_HISTORY", "REFER_RESULT")

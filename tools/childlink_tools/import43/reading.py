@@ -4,7 +4,7 @@ header line, and one Row per data line with its line number, so every refusal ca
 from dataclasses import dataclass
 from pathlib import Path
 
-from .layout import COUNTED_ONLY, LAYOUTS
+from .layout import COUNTED_ONLY, LAYOUTS, REQUIRED
 
 ENCODINGS = ("utf-8", "tis-620", "cp874")
 # cp874 is TIS-620 plus a few punctuation marks (Windows' Thai code page): reading as cp874 reads both
@@ -70,24 +70,31 @@ def read_table(name, path, encoding=None):
     if lines and lines[0].split("|")[0].strip().upper() == "HOSPCODE":
         columns = tuple(c.strip().upper() for c in lines[0].split("|"))
         first = 1
-        if standard:
-            missing = [c for c in standard if c not in columns]
-            if missing:
-                problems.append(RowProblem(path.name, 1, missing[0],
-                                           f"the header line lacks column {missing[0]} of the standard"))
-                return TableFile(name, path, used, [], problems)
+        missing = [c for c in REQUIRED.get(name, ()) if c not in columns]
+        if missing:
+            problems.append(RowProblem(path.name, 1, missing[0],
+                                       f"the header line lacks column {missing[0]}, which childlink needs"))
+            return TableFile(name, path, used, [], problems)
     if columns is None:  # a counted-only table without a header: its rows are counted, not read
         return TableFile(name, path, used, [Row(path.name, n + 1, {}) for n, line in enumerate(lines)
                                             if line.strip()], problems)
+    needed = REQUIRED.get(name, ())
+    shortest = max((columns.index(c) for c in needed if c in columns), default=0) + 1
     for index in range(first, len(lines)):
         line = lines[index]
         if not line.strip():
             continue
         cells = line.split("|")
-        if len(cells) != len(columns):
+        if first and len(cells) != len(columns):
             problems.append(RowProblem(path.name, index + 1, None,
-                                       f"{len(cells)} columns where the {'header' if first else 'standard'} "
-                                       f"has {len(columns)}"))
+                                       f"{len(cells)} columns where the header has {len(columns)}"))
             continue
-        rows.append(Row(path.name, index + 1, {c: v.strip().strip('"') for c, v in zip(columns, cells)}))
+        if not first and not shortest <= len(cells) <= len(columns):
+            problems.append(RowProblem(path.name, index + 1, None,
+                                       f"{len(cells)} columns: the standard has {len(columns)} (at least "
+                                       f"{shortest}, up to {columns[shortest - 1]}, without a header line)"))
+            continue
+        values = dict.fromkeys(standard or columns, "")  # a column an older export lacks reads as empty
+        values.update({c: v.strip().strip('"') for c, v in zip(columns, cells)})
+        rows.append(Row(path.name, index + 1, values))
     return TableFile(name, path, used, rows, problems)
