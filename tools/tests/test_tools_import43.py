@@ -71,6 +71,18 @@ def test_rows_map_to_contract_events():
                                  "family_name": "ใจดี", "phone": "0812345678"}
 
 
+def test_an_adults_row_is_skipped_whatever_it_holds(tmp_path):
+    for path in FIXTURE.iterdir():
+        shutil.copy(path, tmp_path / path.name)
+    text, _ = decode((FIXTURE / "PERSON.txt").read_bytes())
+    adult = text.splitlines()[1].split("|")
+    adult[2], adult[8] = "000099", "9"  # another PID, SEX 9: a grandmother keyed carelessly
+    (tmp_path / "PERSON.txt").write_bytes((text + "|".join(adult) + "\r\n").encode("tis-620"))
+    result = mapped(tmp_path)
+    assert not [p for p in result.refused if p.file == "PERSON.txt" and p.line == 11]
+    assert result.skipped["PERSON rows of people 7 or older (childlink holds children 0-6)"] == 3
+
+
 def test_referral_files_are_counted_for_children_not_imported():
     skipped = mapped().skipped
     assert skipped["REFER_HISTORY rows of children 0-6 read but not imported: childlink raises its own referrals "

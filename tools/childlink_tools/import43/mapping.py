@@ -188,22 +188,30 @@ class Importer:
             versions = []
             for row in rows:
                 try:
+                    birth = parse_date(row.values.get("BIRTH", ""))
+                except BadValue:
+                    birth = None  # refused below, naming the column
+                if birth is not None and self._grown_up(birth, served_before.get(key)):
+                    # the parents' and other adults' rows: not childlink's, whatever else they hold
+                    self.out.skip("PERSON rows of people 7 or older (childlink holds children 0-6)")
+                    break
+                try:
                     person = self._person(row)
                 except Refused as refusal:
                     self._refuse(row, refusal.column, refusal.why)
                     if row is rows[-1]:
                         self.persons[key] = Person(row, *key, None, {}, "", refused=_where(row))
                     continue
-                limit = _seventh_birthday(person.birth)
-                first_service = served_before.get(key)
-                if self.settings.now.date() >= limit and (first_service is None or first_service >= limit):
-                    self.out.skip("PERSON rows of people 7 or older (childlink holds children 0-6)")
-                    break
                 versions.append(person)
             if versions:
                 self.persons[key] = versions[-1]
                 for person in versions:
                     self._registered(person)
+
+    def _grown_up(self, birth, first_service):
+        """7 or older today, and no service row from before the 7th birthday."""
+        limit = _seventh_birthday(birth)
+        return self.settings.now.date() >= limit and (first_service is None or first_service >= limit)
 
     def _person(self, row):
         v = row.values
