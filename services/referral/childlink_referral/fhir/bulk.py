@@ -15,24 +15,31 @@ from pathlib import Path
 
 from ..store import open_store
 from ..times import utc_now
-from .export import district_export
+from .export import district_resources
 
 DISTRICTS = [str(code) for code in range(1001, 1051)]
 
 
-def write_ndjson(by_type, out):
+def write_ndjson(resources, out):
+    """Write resources, as they come, to one `<type>.ndjson` per resource type in `out`; {type: count}.
+    Each file appears whole or not at all (written as .partial, then renamed)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    written = {}
-    for kind, resources in sorted(by_type.items()):
-        path = out / f"{kind}.ndjson"
-        partial = path.with_name(path.name + ".partial")
-        with partial.open("w", encoding="utf-8") as handle:
-            for resource in resources:
-                handle.write(json.dumps(resource, ensure_ascii=False, separators=(",", ":")) + "\n")
-        partial.replace(path)
-        written[kind] = len(resources)
-    return written
+    handles, written = {}, {}
+    try:
+        for resource in resources:
+            kind = resource["resourceType"]
+            if kind not in handles:
+                handles[kind] = (out / f"{kind}.ndjson.partial").open("w", encoding="utf-8")
+                written[kind] = 0
+            handles[kind].write(json.dumps(resource, ensure_ascii=False, separators=(",", ":")) + "\n")
+            written[kind] += 1
+    finally:
+        for handle in handles.values():
+            handle.close()
+    for kind in handles:
+        (out / f"{kind}.ndjson.partial").replace(out / f"{kind}.ndjson")
+    return dict(sorted(written.items()))
 
 
 def main(argv=None):
@@ -42,12 +49,11 @@ def main(argv=None):
     parser.add_argument("--user", default="fhir-bulk-export", help="who runs the export (for the audit log)")
     args = parser.parse_args(argv)
     viewer = {"user_id": args.user, "role": "district_officer", "district": args.district}
-    store = open_store()
-    try:
-        by_type, counts = district_export(store, viewer, utc_now())
+    store, counts = open_store(), {}
+    try:  # streamed, child by child: a district's export never sits in memory whole
+        written = write_ndjson(district_resources(store, viewer, utc_now(), counts), args.out)
     finally:
         store.close()
-    written = write_ndjson(by_type, args.out)
     print(json.dumps({"district": args.district, **counts, "files": written}))
     return 0
 

@@ -55,10 +55,11 @@ def district_children(store):
             yield child_id
 
 
-def district_export(store, viewer, now):
-    """(resources by type {"Patient": [...], ...}, counts) of every child the viewer (a district officer)
-    may see, consent respected; children whose parents refused sharing are counted, not exported."""
-    by_type, counts = {}, {"children": 0, "consent_refused": 0, "not_visible": 0}
+def district_resources(store, viewer, now, counts):
+    """Every resource of every child the viewer (a district officer) may see, child by child, consent
+    respected: children whose parents refused sharing are counted in `counts`, not exported. Audited once
+    the last child is done."""
+    counts.update({"children": 0, "consent_refused": 0, "not_visible": 0, "resources": 0})
     for child_id in district_children(store):
         answer = child_page(store, viewer, child_id, now)
         if not answer.get("ok"):
@@ -69,7 +70,14 @@ def district_export(store, viewer, now):
             continue
         counts["children"] += 1
         for resource in everything(answer["child"]):
-            by_type.setdefault(resource["resourceType"], []).append(resource)
-    _audit(viewer, "bulk $export", viewer.get("district"), "exported", None,
-           **counts, resources=sum(len(v) for v in by_type.values()))
+            counts["resources"] += 1
+            yield resource
+    _audit(viewer, "bulk $export", viewer.get("district"), "exported", None, **counts)
+
+
+def district_export(store, viewer, now):
+    """(resources by type {"Patient": [...], ...}, counts): `district_resources` gathered in memory."""
+    by_type, counts = {}, {}
+    for resource in district_resources(store, viewer, now, counts):
+        by_type.setdefault(resource["resourceType"], []).append(resource)
     return by_type, counts
