@@ -7,7 +7,7 @@ child_page; this module only wires them to nameko, the store, the outbox and its
 
 import time
 
-from childlink_common import settings
+from childlink_common import assertions, settings
 from childlink_common.batching import consume_batches
 from childlink_common.consumer import consume_safely
 from childlink_common.flow_notices import StoredNotices
@@ -23,6 +23,7 @@ from nameko.web.handlers import http
 
 from . import child_page as pages
 from . import identity_views, queries
+from .identity_callers import caller
 from .events import check_delivered
 from .identity import KnownRecords
 from .intake import take_in
@@ -67,9 +68,8 @@ class Backend(RelayingOutbox):
 STATUS_OF_REFUSAL = {"invalid": 422, "forbidden": 403, "not_found": 404, "conflict": 409, "merged": 409}
 
 
-def reviewer_of(request):
-    return {"user_id": request.headers.get("X-Childlink-User", ""), "role": request.headers.get("X-Childlink-Role", ""),
-            "department": request.headers.get("X-Childlink-Department") or None}
+# Who decides on the identity API: a signed assertion of the calling system's user (identity_callers).
+ASSERTION_KEYS = assertions.keys()
 
 
 MALFORMED = object()
@@ -247,32 +247,41 @@ class ReferralService:
 
     @http("GET", "/v1/identity/reviews")
     def http_identity_reviews(self, request):
-        """The review queue. The reviewer is named by headers (X-Childlink-User, X-Childlink-Role): the
-        API key says which system calls, the headers who in it decides (the gateway passes its user)."""
+        """The review queue. The API key says which system calls; a signed assertion (X-Childlink-Assertion)
+        who in it decides: self-asserted role headers are refused and audited (identity_callers)."""
         if not key_is_valid(request, READ_KEYS):
             return unauthorised()
+        reviewer, refused = caller(request, ASSERTION_KEYS)
+        if refused is not None:
+            return refused
         try:
             page = int(request.args.get("page", 1))
         except ValueError:
             return answer(problem(422, "invalid_query", "page must be a whole number", errors={"page": ["not a number"]}))
-        return identity_answer(identity_views.list_reviews(self.store, reviewer_of(request),
+        return identity_answer(identity_views.list_reviews(self.store, reviewer,
                                                            request.args.get("status", "open") or None, page))
 
     @http("GET", "/v1/identity/reviews/<string:review_id>")
     def http_identity_review(self, request, review_id):
         if not key_is_valid(request, READ_KEYS):
             return unauthorised()
-        return identity_answer(identity_views.get_review(self.store, reviewer_of(request), review_id))
+        reviewer, refused = caller(request, ASSERTION_KEYS)
+        if refused is not None:
+            return refused
+        return identity_answer(identity_views.get_review(self.store, reviewer, review_id))
 
     @http("POST", "/v1/identity/reviews/<string:review_id>/decision")
     def http_identity_decision(self, request, review_id):
         """Body: {"decision": "link" | "keep_apart", "reason": ..., "expected_version": n}."""
         if not key_is_valid(request, READ_KEYS):
             return unauthorised()
+        reviewer, refused = caller(request, ASSERTION_KEYS)
+        if refused is not None:
+            return refused
         body = json_body(request)
         if not isinstance(body, dict):
             return answer(problem(400, "malformed_json", "body is not a JSON object"))
-        return identity_answer(self.backend.linking.decide(reviewer_of(request), review_id, body.get("decision"),
+        return identity_answer(self.backend.linking.decide(reviewer, review_id, body.get("decision"),
                                                            body.get("reason"), body.get("expected_version")))
 
     @http("POST", "/v1/identity/merges/<string:merge_id>/undo")
@@ -280,10 +289,13 @@ class ReferralService:
         """Body: {"reason": ..., "expected_version": n}."""
         if not key_is_valid(request, READ_KEYS):
             return unauthorised()
+        reviewer, refused = caller(request, ASSERTION_KEYS)
+        if refused is not None:
+            return refused
         body = json_body(request)
         if not isinstance(body, dict):
             return answer(problem(400, "malformed_json", "body is not a JSON object"))
-        return identity_answer(self.backend.linking.undo(reviewer_of(request), merge_id, body.get("reason"),
+        return identity_answer(self.backend.linking.undo(reviewer, merge_id, body.get("reason"),
                                                          body.get("expected_version")))
 
     @http("GET", "/metrics")

@@ -1,0 +1,81 @@
+"""Issue 17 on the real referral service: the identity API decides only for a proven registrar.
+
+With the one staff API key, self-asserted `X-Childlink-Role: registrar` headers used to list reviews
+(both children's guardians) and post decisions. Now the caller must send a signed assertion; a forged
+header is refused (401/403) and the refusal is in the audit stream (`audit.identity_refused`)."""
+
+import json
+from urllib.parse import urlparse
+
+import pytest
+import requests
+from childlink_common import assertions
+from childlink_common.testing.services import STAFF_KEY, System, identity_headers, wait_until
+
+pytestmark = pytest.mark.e2e
+
+FORGED = {"X-API-Key": STAFF_KEY, "X-Childlink-User": "reg.suda", "X-Childlink-Role": "registrar",
+          "X-Childlink-Department": "health"}
+REGISTRAR = {"user_id": "reg.suda", "role": "registrar", "department": "health"}
+
+
+@pytest.fixture(scope="module")
+def amqp_uri(request, vhost_pipeline):
+    parts = urlparse(request.config.getoption("RABBIT_AMQP_URI"))
+    with vhost_pipeline.get() as vhost:
+        yield f"{parts.scheme}://{parts.netloc}/{vhost}"
+
+
+@pytest.fixture(scope="module")
+def referral(amqp_uri, tmp_path_factory):
+    running = System(amqp_uri, tmp_path_factory.mktemp("identity-api"),
+                     services=("referral",)).start()
+    yield running["referral"]
+    running.stop()
+
+
+def audit_lines(process):
+    lines = []
+    for line in process.logs().splitlines():
+        if "audit.identity_refused" in line:
+            lines.append(line)
+    return lines
+
+
+def test_self_asserted_registrar_headers_are_refused_and_audited(referral):
+    url = f"{referral.url}/v1/identity"
+    calls = [("get", f"{url}/reviews", None), ("get", f"{url}/reviews/rv-1", None),
+             ("post", f"{url}/reviews/rv-1/decision", {"decision": "link", "reason": "x", "expected_version": 1}),
+             ("post", f"{url}/merges/m-1/undo", {"reason": "x", "expected_version": 1})]
+    for method, target, body in calls:
+        response = requests.request(method, target, json=body, headers=FORGED, timeout=10)
+        assert response.status_code == 401, (target, response.text)
+        assert response.json()["error"] == "unsigned_identity"
+    lines = wait_until(lambda: audit_lines(referral) if len(audit_lines(referral)) >= 4 else None,
+                       message="refusals audited")
+    assert "reg.suda" in lines[0] and "registrar" in lines[0] and "refused:unsigned_identity" in lines[0]
+
+
+def test_a_signed_assertion_opens_the_queue_and_tampering_does_not(referral):
+    good = identity_headers(REGISTRAR)
+    assert requests.get(f"{referral.url}/v1/identity/reviews", headers=good, timeout=10).status_code == 200
+    nurse = identity_headers({"user_id": "hc.somsri", "role": "health_centre_staff", "facility": "HC-1001-01"})
+    assert requests.get(f"{referral.url}/v1/identity/reviews", headers=nurse, timeout=10).status_code == 403
+    lifted = {**nurse, "X-Childlink-Role": "registrar"}  # the nurse's assertion with a registrar header
+    refused = requests.get(f"{referral.url}/v1/identity/reviews", headers=lifted, timeout=10)
+    assert refused.status_code == 403 and refused.json()["error"] == "conflicting_identity"
+    wrong_key = {"X-API-Key": STAFF_KEY, assertions.HEADER: assertions.sign(REGISTRAR, "guessed-key")}
+    assert requests.get(f"{referral.url}/v1/identity/reviews", headers=wrong_key, timeout=10).status_code == 401
+    expired = {"X-API-Key": STAFF_KEY, assertions.HEADER: assertions.sign(REGISTRAR, "test-identity-assertion-key",
+                                                                           ttl_s=-10)}
+    assert requests.get(f"{referral.url}/v1/identity/reviews", headers=expired, timeout=10).status_code == 401
+    lines = audit_lines(referral)
+    assert any("conflicting_identity" in line for line in lines)
+
+
+def test_a_non_ascii_api_key_is_401_not_500(referral):
+    for path in ("/v1/identity/reviews", "/v1/children/search"):
+        response = requests.request("post" if "search" in path else "get", f"{referral.url}{path}",
+                                    json={"national_id": "1"}, headers={"X-API-Key": "\xe9t\xe9"}, timeout=10)
+        assert response.status_code == 401, response.text
+        assert json.loads(response.text)["error"] == "unauthorised"
