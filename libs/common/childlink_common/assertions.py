@@ -19,7 +19,7 @@ import os
 import time
 
 from . import settings
-from .secrets_compare import same_secret
+from .secrets_compare import any_secret
 
 HEADER = "X-Childlink-Assertion"
 FIELDS = ("user_id", "role", "department", "facility", "district")
@@ -63,7 +63,7 @@ def verify(token, keys, now=None):
     if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS or token.count(".") != 1:
         return None
     payload, mac = token.split(".")
-    if not payload.isascii() or not any([same_secret(mac, _mac(key, payload)) for key in keys]):
+    if not payload.isascii() or not any_secret(mac, [_mac(key, payload) for key in keys]):
         return None
     try:
         claims = json.loads(_unb64(payload))

@@ -13,7 +13,7 @@ def test_a_signed_assertion_verifies_to_the_viewer():
 
 def test_a_token_with_a_changed_role_another_key_or_past_its_time_is_nothing():
     token = assertions.sign({**REGISTRAR, "role": "health_centre_staff"}, "k1", now=1000)
-    payload, mac = token.split(".")
+    mac = token.split(".")[1]
     forged_payload = assertions.sign(REGISTRAR, "attacker", now=1000).split(".")[0]
     assert assertions.verify(f"{forged_payload}.{mac}", ["k1"], now=1001) is None
     assert assertions.verify(token, ["k2"], now=1001) is None

@@ -23,9 +23,9 @@ from nameko.web.handlers import http
 
 from . import child_page as pages
 from . import identity_views, queries
-from .identity_callers import caller
 from .events import check_delivered
 from .identity import KnownRecords
+from .identity_callers import caller
 from .intake import take_in
 from .linking import Linking, check_identity_delivered
 from .store import open_store
