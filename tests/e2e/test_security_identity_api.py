@@ -10,7 +10,13 @@ from urllib.parse import urlparse
 import pytest
 import requests
 from childlink_common import assertions
-from childlink_common.testing.services import STAFF_KEY, System, identity_headers, wait_until
+from childlink_common.testing.services import (
+    ASSERTION_KEY,
+    STAFF_KEY,
+    System,
+    identity_headers,
+    wait_until,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -79,3 +85,16 @@ def test_a_non_ascii_api_key_is_401_not_500(referral):
                                     json={"national_id": "1"}, headers={"X-API-Key": "\xe9t\xe9"}, timeout=10)
         assert response.status_code == 401, response.text
         assert json.loads(response.text)["error"] == "unauthorised"
+
+
+def test_identity_rpc_without_the_gateways_signed_assertion_is_refused(referral, amqp_uri):
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=20) as cluster:
+        bare = cluster.referral.list_identity_reviews(REGISTRAR)
+        assert bare["ok"] is False and bare["error"]["field"] == "viewer.assertion"
+        signed = {**REGISTRAR, "assertion": assertions.sign(REGISTRAR, ASSERTION_KEY)}
+        assert cluster.referral.list_identity_reviews(signed)["ok"] is True
+        promoted = {**signed, "role": "registrar", "user_id": "someone.else"}
+        assert cluster.referral.list_identity_reviews(promoted)["error"]["code"] == "forbidden"
+    assert any("rpc list_identity_reviews" in line for line in audit_lines(referral))

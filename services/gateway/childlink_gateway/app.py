@@ -70,10 +70,12 @@ class Ctx:
 
 
 class GatewayApp:
-    def __init__(self, store, sessions, passwords, *, throttle=None, referral_timeout_s=10.0, proxy_hops=0):
+    def __init__(self, store, sessions, passwords, *, throttle=None, referral_timeout_s=10.0, proxy_hops=0,
+                 assertion_key=None):
         self.store, self.sessions, self.passwords = store, sessions.using(store), passwords
         self.throttle = (throttle or LoginThrottle()).using(store)  # sessions and throttle: in the store
         self.proxy_hops = proxy_hops
+        self.assertion_key = assertion_key  # signs the user on identity calls (referral_client)
         self.referral_timeout_s = referral_timeout_s
         self.env = templates()
         self.css = (resources.files("childlink_gateway") / "static" / "app.css").read_bytes()
@@ -100,6 +102,7 @@ class GatewayApp:
     def handle(self, request, referral_proxy):
         started = time.perf_counter()
         referral = ReferralClient(referral_proxy, self.referral_timeout_s)
+        referral.assertion_key = self.assertion_key
         endpoint = "?"
         try:
             session = self.sessions.load(request.cookies.get(COOKIE_NAME))

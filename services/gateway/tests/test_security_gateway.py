@@ -259,3 +259,18 @@ def test_refusals_of_operator_and_auditor_roles_are_audited(browser, store, user
     assert browser.get(path).status_code == 403
     found = entries(store, action=action, user_id=f"u-{username}")
     assert [(e["outcome"], e["target_id"]) for e in found] == [("refused:role", target)]
+
+
+# --- 5. the gateway signs its signed-in user on identity calls ------------------------------------------
+
+def test_identity_calls_carry_a_signed_assertion_of_the_signed_in_registrar(store, passwords, referral):
+    from childlink_common import assertions
+
+    app = GatewayApp(store, Sessions("k"), passwords, assertion_key="k-assert")
+    browser = Browser(app, referral)
+    browser.sign_in("reg.suda")
+    assert browser.get("/identity/reviews").status_code == 200
+    viewer = next(c[1] for c in referral.calls if c[0] == "list_identity_reviews")
+    asserted = assertions.verify(viewer["assertion"], ["k-assert"])
+    assert asserted == {k: viewer[k] for k in assertions.FIELDS} and asserted["role"] == "registrar"
+    assert assertions.verify(viewer["assertion"], ["another-key"]) is None

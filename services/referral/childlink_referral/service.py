@@ -25,7 +25,7 @@ from . import child_page as pages
 from . import identity_views, queries
 from .events import check_delivered
 from .identity import KnownRecords
-from .identity_callers import caller
+from .identity_callers import caller, rpc_caller
 from .intake import take_in
 from .linking import Linking, check_identity_delivered
 from .store import open_store
@@ -183,22 +183,37 @@ class ReferralService:
 
     @rpc
     def list_identity_reviews(self, viewer, status="open", page=1, page_size=50):
+        viewer, refused = rpc_caller(viewer, ASSERTION_KEYS, "list_identity_reviews")
+        if refused is not None:
+            return refused
         return identity_views.list_reviews(self.store, viewer, status, page, page_size)
 
     @rpc
     def get_identity_review(self, viewer, review_id):
+        viewer, refused = rpc_caller(viewer, ASSERTION_KEYS, "get_identity_review")
+        if refused is not None:
+            return refused
         return identity_views.get_review(self.store, viewer, review_id)
 
     @rpc
     def decide_identity_review(self, viewer, review_id, decision, reason=None, expected_version=None):
+        viewer, refused = rpc_caller(viewer, ASSERTION_KEYS, "decide_identity_review")
+        if refused is not None:
+            return refused
         return self.backend.linking.decide(viewer, review_id, decision, reason, expected_version)
 
     @rpc
     def merges_of_child(self, viewer, child_id):
+        viewer, refused = rpc_caller(viewer, ASSERTION_KEYS, "merges_of_child")
+        if refused is not None:
+            return refused
         return identity_views.merges_of_child(self.store, viewer, child_id)
 
     @rpc
     def undo_merge(self, viewer, merge_id, reason=None, expected_version=None):
+        viewer, refused = rpc_caller(viewer, ASSERTION_KEYS, "undo_merge")
+        if refused is not None:
+            return refused
         return self.backend.linking.undo(viewer, merge_id, reason, expected_version)
 
     # --- service to service ----------------------------------------------------------------------
