@@ -98,3 +98,19 @@ def test_identity_rpc_without_the_gateways_signed_assertion_is_refused(referral,
         promoted = {**signed, "role": "registrar", "user_id": "someone.else"}
         assert cluster.referral.list_identity_reviews(promoted)["error"]["code"] == "forbidden"
     assert any("rpc list_identity_reviews" in line for line in audit_lines(referral))
+
+
+def test_every_http_call_on_child_data_is_in_the_audit_stream(referral):
+    requests.post(f"{referral.url}/v1/children/search", json={"national_id": "1234567890121"},
+                  headers={"X-API-Key": STAFF_KEY}, timeout=10)
+    requests.get(f"{referral.url}/v1/children/c-404/timeline", headers={"X-API-Key": STAFF_KEY}, timeout=10)
+    requests.get(f"{referral.url}/v1/identity/reviews", headers=identity_headers(REGISTRAR), timeout=10)
+
+    def audited():
+        lines = [line for line in referral.logs().splitlines() if "audit.http" in line]
+        return lines if len(lines) >= 3 else None
+
+    lines = wait_until(audited, message="HTTP calls audited")
+    text = "\n".join(lines)
+    assert "POST /v1/children/search" in text and "GET /v1/children/c-404/timeline" in text
+    assert "reg.suda" in text and "1234567890121" not in text

@@ -25,6 +25,7 @@ from . import child_page as pages
 from . import identity_views, queries
 from .events import check_delivered
 from .identity import KnownRecords
+from .http_audit import HttpAudit
 from .identity_callers import caller, rpc_caller
 from .intake import take_in
 from .linking import Linking, check_identity_delivered
@@ -95,6 +96,7 @@ class ReferralService:
     name = "referral"
     backend = Backend()
     metrics = ServiceMetrics("referral")
+    http_audit = HttpAudit()  # every HTTP call on child data, to the audit stream
     notices = StoredNotices()  # `timeline.stored` notices for the monitor's end-to-end lag
 
     @property
