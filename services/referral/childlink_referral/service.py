@@ -24,8 +24,8 @@ from nameko.web.handlers import http
 from . import child_page as pages
 from . import identity_views, queries
 from .events import check_delivered
-from .identity import KnownRecords
 from .http_audit import HttpAudit
+from .identity import KnownRecords
 from .identity_callers import caller, rpc_caller
 from .intake import take_in
 from .linking import Linking, check_identity_delivered
