@@ -238,6 +238,17 @@ def test_app_services_publish_their_ports(services):
         assert services[name]["environment"]["WEB_SERVER_ADDRESS"] == "0.0.0.0:8000", name
 
 
+def test_every_published_port_binds_to_localhost_only_and_services_run_in_local_mode(services):
+    """Issue 17: the dev-only credentials are public, so nothing compose publishes is on all interfaces;
+    and compose says local mode explicitly, the one mode in which the services accept dev keys."""
+    for name, service in services.items():
+        for entry in service.get("ports", []):
+            host_ip = entry.get("host_ip") if isinstance(entry, dict) else str(entry).rsplit(":", 2)[0]
+            assert host_ip == "127.0.0.1", (name, entry)
+    for name in APP_SERVICES:
+        assert services[name]["environment"]["CHILDLINK_ENV"] == "local", name
+
+
 def test_app_services_run_their_own_nameko_service_from_the_one_image(services):
     images = set()
     for name in APP_SERVICES:

@@ -161,7 +161,7 @@ def test_only_known_custom_resources_are_used(rendered):
     _, docs = rendered
     custom = {(d["apiVersion"], d["kind"]) for d in docs} - {
         (d["apiVersion"], d["kind"]) for d in docs if "/" not in d["apiVersion"]
-        or d["apiVersion"].split("/")[0] in ("apps", "policy")}
+        or d["apiVersion"].split("/")[0] in ("apps", "policy", "networking.k8s.io")}
     assert custom <= CUSTOM_KINDS, custom - CUSTOM_KINDS
 
 
@@ -463,3 +463,85 @@ def test_make_definitions_refuses_missing_or_dev_only_passwords(tmp_path):
                           str(tmp_path / "d.json")], capture_output=True, text=True, check=False)
     assert run.returncode == 2 and "dev-only" in run.stderr
     assert not (tmp_path / "d.json").exists()
+
+
+# --- network policies (issue 17) ------------------------------------------------------------------
+
+PROMETHEUS = ({"kubernetes.io/metadata.name": "monitoring"}, {"app.kubernetes.io/name": "prometheus"})
+INGRESS = ({"kubernetes.io/metadata.name": "ingress-nginx"}, {"app.kubernetes.io/name": "ingress-nginx"})
+
+
+def _matches(selector, labels):
+    if selector is None:
+        return True
+    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for expr in selector.get("matchExpressions", []):
+        present = expr["key"] in labels
+        value = labels.get(expr["key"])
+        if expr["operator"] == "In" and value not in expr["values"]:
+            return False
+        if expr["operator"] == "NotIn" and value in expr["values"]:
+            return False
+        if expr["operator"] == "Exists" and not present:
+            return False
+    return True
+
+
+def may_reach(docs, namespace, source, target, port="http"):
+    """NetworkPolicy ingress semantics: a pod no policy selects takes anything; a selected pod takes
+    what one of its policies' rules allows. `source` is (namespace labels, pod labels)."""
+    target_labels = one(docs, "Deployment", target)["spec"]["template"]["metadata"]["labels"]
+    own_namespace = {"kubernetes.io/metadata.name": namespace}
+    policies = [p for p in by_kind(docs, "NetworkPolicy").values()
+                if _matches(p["spec"]["podSelector"], target_labels) and "Ingress" in p["spec"]["policyTypes"]]
+    if not policies:
+        return True
+    source_ns, source_pod = source
+    for policy in policies:
+        for rule in policy["spec"].get("ingress", []):
+            if rule.get("ports") and not any(p.get("port") == port for p in rule["ports"]):
+                continue
+            for peer in rule.get("from", [{}]):
+                ns_selector = peer.get("namespaceSelector")
+                same_namespace = source_ns == own_namespace
+                ns_ok = _matches(ns_selector, source_ns) if ns_selector is not None else same_namespace
+                if ns_ok and _matches(peer.get("podSelector"), source_pod):
+                    return True
+    return False
+
+
+def pod(docs, name):
+    return one(docs, "Deployment", name)["spec"]["template"]["metadata"]["labels"]
+
+
+def test_only_the_gateway_reaches_the_referral_and_monitor_http_apis(rendered):
+    overlay, docs = rendered
+    namespace = one(docs, "Deployment", "gateway")["metadata"].get("namespace", "default")
+    here = {"kubernetes.io/metadata.name": namespace}
+    for target in ("referral", "monitor"):
+        assert may_reach(docs, namespace, (here, pod(docs, "gateway")), target), (overlay, target)
+        for other in DEPARTMENTS:
+            assert not may_reach(docs, namespace, (here, pod(docs, other)), target), (overlay, other, target)
+        assert not may_reach(docs, namespace, (here, {"run": "debug-shell"}), target), overlay
+        assert not may_reach(docs, namespace, INGRESS, target), (overlay, target)
+    assert may_reach(docs, namespace, (here, pod(docs, "monitor")), "referral")  # its /health poll
+
+
+def test_only_prometheus_and_the_ingress_reach_the_public_services(rendered):
+    overlay, docs = rendered
+    namespace = one(docs, "Deployment", "gateway")["metadata"].get("namespace", "default")
+    here = {"kubernetes.io/metadata.name": namespace}
+    for service in SERVICES:
+        assert may_reach(docs, namespace, PROMETHEUS, service), (overlay, service)  # /metrics
+        assert not may_reach(docs, namespace, ({"kubernetes.io/metadata.name": "monitoring"},
+                                               {"app.kubernetes.io/name": "grafana"}), service)
+        assert not may_reach(docs, namespace, ({"kubernetes.io/metadata.name": "other-team"}, {}), service)
+    for public in ("gateway", *DEPARTMENTS):
+        assert may_reach(docs, namespace, INGRESS, public), (overlay, public)
+    assert not may_reach(docs, namespace, (here, pod(docs, "referral")), "gateway")
+
+
+def test_services_fail_closed_outside_the_local_overlay(overlays):
+    assert config_data(overlays["production"])["CHILDLINK_ENV"] == "production"
+    assert config_data(overlays["local"])["CHILDLINK_ENV"] == "local"

@@ -15,15 +15,14 @@ from urllib.parse import urlparse
 import pytest
 import requests
 from childlink_common.testing.events import child, event
-from childlink_common.testing.services import STAFF_KEY, System, wait_until
+from childlink_common.testing.services import System, identity_headers, wait_until
 from kombu import Connection, Exchange, Queue
 
 pytestmark = pytest.mark.e2e
 
 WATCH_QUEUE = "e2e.identity.events.watch"
 MOTHER = {"national_id": "3100701443816", "phone": "0812345678", "relation": "mother"}
-REGISTRAR = {"X-API-Key": STAFF_KEY, "X-Childlink-User": "reg.suda", "X-Childlink-Role": "registrar",
-             "X-Childlink-Department": "health"}
+REGISTRAR = identity_headers({"user_id": "reg.suda", "role": "registrar", "department": "health"})
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from childlink_common.testing.services import STAFF_KEY, api_key, wait_until
+from childlink_common.testing.services import STAFF_KEY, api_key, identity_headers, wait_until
 from childlink_tools.import43 import cli
 from fhir.resources.bundle import Bundle
 from fhir.resources.fhirtypesvalidators import get_fhir_model_class
@@ -15,13 +15,14 @@ pytestmark = pytest.mark.e2e
 
 FIXTURE = Path(__file__).parents[2] / "tools" / "tests" / "data" / "f43-hc41234"
 TH_VACCINE = "https://terms.sil-th.org/CodeSystem/cs-thcc-vaccine-code"
-HC_VIEWER = {"X-Childlink-User": "u-hc-41234", "X-Childlink-Role": "health_centre_staff",
-             "X-Childlink-Department": "health", "X-Childlink-Facility": "41234", "X-Childlink-District": "1001"}
+HC_VIEWER = {"user_id": "u-hc-41234", "role": "health_centre_staff", "department": "health",
+             "facility": "41234", "district": "1001"}
 
 
-def everything(system, child_id, headers=HC_VIEWER):
+def everything(system, child_id, viewer=HC_VIEWER):
+    """The export as a health-centre system's signed-in user (a signed assertion, as the gateway sends)."""
     return requests.get(f"{system['referral'].url}/fhir/Patient/{child_id}/$everything",
-                        headers={"X-API-Key": STAFF_KEY, **headers}, timeout=30)
+                        headers=identity_headers(viewer), timeout=30)
 
 
 def current(timeline, type_):
@@ -84,10 +85,13 @@ def test_43_files_in_fhir_out(system, tmp_path):
     kinds = [e["resource"]["resourceType"] for e in other["entry"]]
     assert kinds.count("Immunization") == 1 and kinds[0] == "Patient"
 
-    assert everything(system, mali, {**HC_VIEWER, "X-Childlink-Facility": "99999"}).status_code == 403
-    refused = everything(system, mali, {"X-Childlink-User": "u-op", "X-Childlink-Role": "operator"})
+    assert everything(system, mali, {**HC_VIEWER, "facility": "99999"}).status_code == 403
+    refused = everything(system, mali, {"user_id": "u-op", "role": "operator"})
     assert refused.status_code == 403 and refused.json()["resourceType"] == "OperationOutcome"
     assert requests.get(f"{system['referral'].url}/fhir/Patient/{mali}/$everything", timeout=10).status_code == 401
+    self_asserted = requests.get(f"{system['referral'].url}/fhir/Patient/{mali}/$everything", timeout=10, headers={
+        "X-API-Key": STAFF_KEY, "X-Childlink-User": "u-hc-41234", "X-Childlink-Role": "health_centre_staff"})
+    assert self_asserted.status_code == 401  # role headers without a signed assertion are refused
 
     # importing the same files again changes nothing; sent again (--resend) the service answers duplicate
     before = system.timeline(mali)

@@ -121,6 +121,63 @@ class GatewayStoreContract(StoreContract):
         assert ids(user_id="") == ["a4", "a3", "a2", "a1"]  # an empty filter is no filter
         assert store.audit_entries({"user_id": "u-z"}) == (0, [])
 
+    # --- sessions -----------------------------------------------------------------------------------
+
+    def test_a_session_added_is_found_touched_and_ended(self, store):
+        store.add_session(session("s1", "u-a", 100.0))
+        assert store.session("s1") == session("s1", "u-a", 100.0)
+        store.touch_session("s1", 160.0)
+        store.touch_session("s1", 150.0)  # never moved back
+        assert store.session("s1")["last_seen_at"] == 160.0
+        assert store.end_session("s1")
+        assert store.session("s1") is None
+        assert not store.end_session("s1")
+
+    def test_ending_a_users_sessions_ends_them_all_and_no_one_elses(self, store):
+        for key, uid in (("s1", "u-a"), ("s2", "u-a"), ("s3", "u-b")):
+            store.add_session(session(key, uid, 100.0))
+        assert store.end_sessions_of("u-a") == 2
+        assert store.session("s1") is None and store.session("s2") is None
+        assert store.session("s3")["user_id"] == "u-b"
+        assert store.end_sessions_of("u-a") == 0
+
+    def test_sessions_too_old_or_idle_are_forgotten(self, store):
+        store.add_session(session("old", "u-a", 10.0, 500.0))
+        store.add_session(session("idle", "u-a", 400.0, 410.0))
+        store.add_session(session("live", "u-a", 400.0, 500.0))
+        assert store.end_sessions_before(created_before=100.0, seen_before=450.0) == 2
+        assert store.session("live") is not None and store.session("old") is None
+
+    # --- sign-in failures ---------------------------------------------------------------------------
+
+    def test_failures_count_up_per_key_and_clear(self, store):
+        assert store.throttle_state("k1") is None
+        assert [store.throttle_failure("k1", 100.0 + n, 600) for n in range(3)] == [1, 2, 3]
+        assert store.throttle_failure("k2", 103.0, 600) == 1
+        assert store.throttle_state("k1") == {"failures": 3, "first_at": 100.0, "last_at": 102.0}
+        store.throttle_clear("k1")
+        assert store.throttle_state("k1") is None
+        assert store.throttle_state("k2")["failures"] == 1
+
+    def test_failures_older_than_the_window_are_forgotten(self, store):
+        store.throttle_failure("k1", 100.0, 600)
+        store.throttle_failure("k1", 101.0, 600)
+        assert store.throttle_failure("k1", 800.0, 600) == 1
+
+    def test_failures_counted_at_once_by_many_replicas_are_all_counted(self, store):
+        threads = [threading.Thread(target=lambda: [store.throttle_failure("k1", 100.0, 600) for _ in range(5)])
+                   for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert store.throttle_state("k1")["failures"] == 20
+
+
+def session(key, user_id, created_at, last_seen_at=None):
+    return {"session_key": key, "user_id": user_id, "created_at": created_at,
+            "last_seen_at": created_at if last_seen_at is None else last_seen_at}
+
 
 class TestSqliteGatewayStore(GatewayStoreContract):
     def open_store(self, request):

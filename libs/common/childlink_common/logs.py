@@ -29,8 +29,17 @@ def configure(service, level=None):
 
     level = getattr(logging, (level or os.environ.get("LOG_LEVEL", "INFO")).upper(), logging.INFO)
     logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
+
+    def below_level_unless_audit(_logger, method, event_dict):
+        # an audit record (`audit.*`: who saw or refused what) is written whatever LOG_LEVEL says
+        if logging.getLevelNamesMapping().get(method.upper(), logging.INFO) < level and not str(
+                event_dict.get("event", "")).startswith("audit."):
+            raise structlog.DropEvent
+        return event_dict
+
     structlog.configure(
         processors=[
+            below_level_unless_audit,
             structlog.contextvars.merge_contextvars,
             add_service,
             structlog.processors.add_log_level,
@@ -39,7 +48,7 @@ def configure(service, level=None):
             structlog.processors.format_exc_info,
             structlog.processors.JSONRenderer(sort_keys=True),
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(level),
+        wrapper_class=structlog.make_filtering_bound_logger(min(level, logging.INFO)),
         logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),
         cache_logger_on_first_use=False,
     )

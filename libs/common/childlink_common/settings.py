@@ -9,6 +9,30 @@ DEFAULT_AMQP_URI = "pyamqp://guest:guest@127.0.0.1:5672/"
 # How a publisher makes sure the broker layout exists before it publishes (see topology.ensure):
 # "auto" declares it and, if the broker refuses (a least-privilege user), checks it passively.
 TOPOLOGY_MODES = ("auto", "declare", "passive")
+MODES = ("local", "production")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# The keys and secrets committed for local runs (Makefile, docker-compose.yml, the k8s local overlay):
+# anyone can read them, so outside local mode a service refuses to start with one.
+DEV_SECRET_PREFIXES = ("dev-",)
+
+
+class SettingError(ValueError):
+    """A setting that must stop the service at start; the message names the setting and the fix."""
+
+
+def local_mode():
+    """CHILDLINK_ENV=local or production; unset, local only while the broker is on this machine (the
+    default AMQP_URI, `make run`, the tests), so a deployment that forgets to say is not local."""
+    mode = os.environ.get("CHILDLINK_ENV", "").strip().lower()
+    if mode:
+        if mode not in MODES:
+            raise SettingError(f"CHILDLINK_ENV={mode!r}: expected one of {', '.join(MODES)}")
+        return mode == "local"
+    return (urlsplit(amqp_uri()).hostname or "") in LOOPBACK_HOSTS
+
+
+def is_dev_secret(value):
+    return value.startswith(DEV_SECRET_PREFIXES)
 
 
 def amqp_uri(config=None):
@@ -95,10 +119,47 @@ def data_dir():
 
 
 def api_keys(env_name, default):
-    """Comma-separated keys; the default serves local runs only and is logged as such by callers."""
+    """Comma-separated keys. Fails closed: set but holding no key (`" , "`) stops the service; unset,
+    the dev `default` serves local mode only (logged); a dev key outside local mode stops it too."""
     raw = os.environ.get(env_name)
-    keys = [key.strip() for key in (raw or "").split(",") if key.strip()]
-    return frozenset(keys) if keys else frozenset([default])
+    if raw is None:
+        if not local_mode():
+            raise SettingError(f"{env_name} is not set: outside local mode (CHILDLINK_ENV=local) each service "
+                               "needs its own keys")
+        _warn_dev_secret(env_name)
+        return frozenset([default])
+    keys = [key.strip() for key in raw.split(",") if key.strip()]
+    if not keys:
+        raise SettingError(f"{env_name} is set but holds no key: give one or more comma-separated keys, "
+                           "or unset it for the local dev key")
+    _refuse_dev_secrets(env_name, keys)
+    return frozenset(keys)
+
+
+def secret(env_name):
+    """A secret setting (one value): None when unset; set but blank stops the service, and so does a dev
+    secret outside local mode."""
+    raw = os.environ.get(env_name)
+    if raw is None:
+        return None
+    value = raw.strip()
+    if not value:
+        raise SettingError(f"{env_name} is set but empty: give a secret, or unset it for local runs")
+    _refuse_dev_secrets(env_name, [value])
+    return value
+
+
+def _refuse_dev_secrets(env_name, values):
+    if any(is_dev_secret(value) for value in values) and not local_mode():
+        raise SettingError(f"{env_name} holds a dev key or secret (dev-...), which anyone can read: outside local "
+                           "mode (CHILDLINK_ENV=local) give it a secret of its own")
+
+
+def _warn_dev_secret(env_name):
+    from .logs import get_logger  # logs reads settings: imported late
+
+    get_logger(__name__).warning("settings.dev_secret", setting=env_name,
+                                 note="unset: the dev key of local runs is used")
 
 
 def int_env(name, default):

@@ -7,6 +7,7 @@ posts protected by a CSRF token kept in the signed session cookie.
 
 import functools
 import hashlib
+import math
 import time
 from importlib import resources
 from urllib.parse import urlencode
@@ -22,7 +23,8 @@ from werkzeug.wrappers import Response
 from . import audit, charts, dates, pages, referral_words, roles
 from .i18n import LANGUAGES, Translator
 from .referral_client import ReferralClient
-from .security import COOKIE_NAME, ERAS, LoginThrottle, csrf_ok
+from .security import COOKIE_NAME, ERAS, LoginThrottle, csrf_ok, safe_next
+from .signin_throttle import client_address
 
 log = get_logger(__name__)
 
@@ -37,13 +39,6 @@ def short_id(value, keep=10):
     """'r-188803f8-19eb-…' as 'r-188803f8…': enough to tell rows apart; the full id is in the title."""
     value = str(value or "")
     return value if len(value) <= keep + 2 else value[:keep] + "…"
-
-
-def safe_next(value, default="/"):
-    """Only a path on this site: no scheme, no host, no '//' or backslash tricks."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or "\n" in value:
-        return default
-    return value
 
 
 @functools.cache
@@ -62,6 +57,7 @@ class Ctx:
         self.app, self.request, self.session, self.user, self.referral = app, request, session, user, referral
         self.session_changed = False
         self.t = Translator(session["lang"])
+        self.endpoint, self.values = None, {}
 
     def set_session(self, session):
         self.session = session
@@ -74,9 +70,12 @@ class Ctx:
 
 
 class GatewayApp:
-    def __init__(self, store, sessions, passwords, *, throttle=None, referral_timeout_s=10.0):
-        self.store, self.sessions, self.passwords = store, sessions, passwords
-        self.throttle = throttle or LoginThrottle()
+    def __init__(self, store, sessions, passwords, *, throttle=None, referral_timeout_s=10.0, proxy_hops=0,
+                 assertion_key=None):
+        self.store, self.sessions, self.passwords = store, sessions.using(store), passwords
+        self.throttle = (throttle or LoginThrottle()).using(store)  # sessions and throttle: in the store
+        self.proxy_hops = proxy_hops
+        self.assertion_key = assertion_key  # signs the user on identity calls (referral_client)
         self.referral_timeout_s = referral_timeout_s
         self.env = templates()
         self.css = (resources.files("childlink_gateway") / "static" / "app.css").read_bytes()
@@ -103,6 +102,7 @@ class GatewayApp:
     def handle(self, request, referral_proxy):
         started = time.perf_counter()
         referral = ReferralClient(referral_proxy, self.referral_timeout_s)
+        referral.assertion_key = self.assertion_key
         endpoint = "?"
         try:
             session = self.sessions.load(request.cookies.get(COOKIE_NAME))
@@ -110,10 +110,11 @@ class GatewayApp:
             session = session or self.sessions.fresh()
             user = self._user(session)
             ctx = Ctx(self, request, session, user, referral)
-            if fresh or (session.get("uid") and user is None):
+            if fresh or session.pop("ended", False) or (session.get("uid") and user is None):
                 ctx.set_session(self.sessions.sign_out(session) if session.get("uid") else session)
             try:
                 endpoint, values = self.url_map.bind_to_environ(request.environ).match()
+                ctx.endpoint, ctx.values = endpoint, values
                 response = getattr(self, f"page_{endpoint}")(ctx, **values)
             except MethodNotAllowed:
                 response = self.error_page(ctx, 405, "error.method")
@@ -234,19 +235,23 @@ class GatewayApp:
         if not username or not password:
             return self.render(ctx, "signin.html", status=400, next_path=next_path, username=username,
                                error=ctx.t("signin.missing"))
-        if self.throttle.blocked(username):
-            self._write_audit(audit.entry({"username": username}, "signin", outcome="refused:throttled"))
-            return self.render(ctx, "signin.html", status=429, next_path=next_path, username=username,
-                               error=ctx.t("signin.throttled"))
+        address = client_address(ctx.request, self.proxy_hops)
+        if (wait_s := self.throttle.wait_s(username, address)) > 0:
+            self._write_audit(audit.entry({"username": username}, "signin", outcome="refused:throttled",
+                                          detail={"retry_after_s": round(wait_s, 1)}))
+            response = self.render(ctx, "signin.html", status=429, next_path=next_path, username=username,
+                                   error=ctx.t("signin.throttled"))
+            response.headers["Retry-After"] = str(max(1, math.ceil(wait_s)))
+            return response
         user = self.store.user_by_username(username)
         ok = self.passwords.verify(user["password_hash"] if user else None, password)
         if not ok or not user.get("active", True):
-            self.throttle.failed(username)
+            self.throttle.failed(username, address)
             self._write_audit(audit.entry({"username": username, "user_id": user and user["user_id"]}, "signin",
                                           outcome="refused:bad_credentials"))
             return self.render(ctx, "signin.html", status=401, next_path=next_path, username=username,
                                error=ctx.t("signin.failed"))
-        self.throttle.succeeded(username)
+        self.throttle.succeeded(username, address)
         if self.passwords.needs_rehash(user["password_hash"]):
             self.store.set_password_hash(user["user_id"], self.passwords.hash(password))
         self._write_audit(audit.entry(user, "signin"))
@@ -281,6 +286,7 @@ class GatewayApp:
         if ctx.user is None:
             return self.to_signin(ctx)
         if not roles.sees_child_data(ctx.user):
+            self._write_audit(audit.refusal(ctx.user, ctx.endpoint, ctx.values, "role"))
             return self.error_page(ctx, 403, "error.no_child_data")
         return None
 
@@ -289,6 +295,7 @@ class GatewayApp:
         if ctx.user is None:
             return self.to_signin(ctx)
         if not roles.reviews_identity(ctx.user):
+            self._write_audit(audit.refusal(ctx.user, ctx.endpoint, ctx.values, "role"))
             return self.error_page(ctx, 403, "error.registrar_only")
         return None
 
@@ -318,6 +325,9 @@ class GatewayApp:
         query = pages.inbox_query(ctx.request.args)
         answer = ctx.referral.list_referrals(ctx.viewer, query.filters(), query.page, pages.PAGE_SIZE)
         items = answer.get("items", []) if answer.get("ok") else []
+        self._write_audit(audit.entry(ctx.user, "referrals.list", target_kind="inbox", outcome=audit.outcome_of(answer),
+                                      detail={"page": query.page, "shown": len(items),
+                                              "referral_ids": [str(i.get("referral_id"))[:64] for i in items][:50]}))
         total = answer.get("total", len(items)) if answer.get("ok") else 0
         return self.render(ctx, "inbox.html", status=200 if answer.get("ok") else ERROR_STATUS.get(
             answer["error"].get("code"), 502), query=query, answer=answer, items=items, total=total,
@@ -327,6 +337,10 @@ class GatewayApp:
 
     def _referral_page(self, ctx, referral_id, status=200, error=None, done=None):
         answer = ctx.referral.get_referral(ctx.viewer, referral_id)
+        # Audited before anything is shown, like a child page view (the referral names the child).
+        self._write_audit(audit.entry(ctx.user, "referral.view", target_kind="referral", target_id=referral_id,
+                                      outcome=audit.outcome_of(answer),
+                                      detail={"child_id": (answer.get("referral") or {}).get("child_id")}))
         if not answer.get("ok"):
             if error is not None:  # the action failed and now the referral cannot be read: show both
                 answer = {"ok": False, "error": error}
@@ -371,9 +385,8 @@ class GatewayApp:
         if ctx.user is None:
             return self.to_signin(ctx)
         if not roles.sees_child_data(ctx.user):
-            self._write_audit(audit.entry(ctx.user, "child.view", target_kind="child", target_id=child_id[:100],
-                                          reason=ctx.request.args.get("reason", "")[:40] or None,
-                                          outcome="refused:role"))
+            self._write_audit(audit.refusal(ctx.user, ctx.endpoint, ctx.values, "role",
+                                            reason=ctx.request.args.get("reason", "")[:40] or None))
             return self.error_page(ctx, 403, "error.no_child_data")
         if not pages.valid_id(child_id):
             return self.error_page(ctx, 404, "error.not_found")

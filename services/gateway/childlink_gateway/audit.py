@@ -3,7 +3,19 @@
 import datetime as dt
 import uuid
 
-ACCESS_ACTIONS = ("child.view", "identity.view")
+ACCESS_ACTIONS = ("child.view", "identity.view", "referral.view", "referrals.list", "identity.list")
+# What a request to each page reads or does, as (action, target kind): a refusal at the gateway's own role
+# gate is audited under the same action as the view it refused, so an auditor sees both side by side.
+PAGE_ACTIONS = {
+    "inbox": ("referrals.list", "inbox"),
+    "referral": ("referral.view", "referral"),
+    "act": ("referral.act", "referral"),
+    "child": ("child.view", "child"),
+    "identity_reviews": ("identity.list", "identity_review"),
+    "identity_review": ("identity.view", "identity_review"),
+    "identity_decide": ("identity.decide", "identity_review"),
+    "identity_undo": ("identity.unlink", "merge"),
+}
 
 
 def utc_now():
@@ -27,6 +39,13 @@ def entry(user, action, *, target_kind=None, target_id=None, reason=None, outcom
         "outcome": outcome,
         "detail": detail or {},
     }
+
+
+def refusal(user, endpoint, values, reason_code, reason=None):
+    """The entry for a request refused before any call (the role gate): who, which page, which record."""
+    action, kind = PAGE_ACTIONS.get(endpoint, (endpoint, None))
+    target = next((str(v)[:100] for v in (values or {}).values()), None)
+    return entry(user, action, target_kind=kind, target_id=target, reason=reason, outcome=f"refused:{reason_code}")
 
 
 def outcome_of(answer):

@@ -1,19 +1,19 @@
-"""Passwords (argon2id), signed session cookies (itsdangerous) and CSRF tokens. No web framework here."""
+"""Passwords (argon2id) and CSRF tokens. No web framework here. Sessions are in `sessions`, the sign-in
+throttle in `signin_throttle` (both re-exported here, where callers have always found them)."""
 
-import hmac
 import secrets
-import time
+from urllib.parse import unquote, urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from childlink_common.secrets_compare import same_secret
+from werkzeug.urls import iri_to_uri
 
-COOKIE_NAME = "childlink_session"
-SESSION_SALT = "childlink.gateway.session"
-DEFAULT_MAX_AGE_S = 12 * 3600
-LANGUAGES = ("th", "en")
-ERAS = ("be", "ce")
-DEFAULT_PREFS = {"lang": "th", "era": "be"}
+from .sessions import COOKIE_NAME, DEFAULT_PREFS, ERAS, LANGUAGES, Sessions, new_token
+from .signin_throttle import LoginThrottle
+
+__all__ = ["COOKIE_NAME", "DEFAULT_PREFS", "ERAS", "LANGUAGES", "LoginThrottle", "Passwords", "Sessions",
+           "csrf_ok", "new_token", "safe_next"]
 
 
 class Passwords:
@@ -54,90 +54,35 @@ class Passwords:
             return True
 
 
-def new_token():
-    return secrets.token_urlsafe(32)
-
-
-class Sessions:
-    """The whole session lives in one signed, timestamped cookie: the user id, the CSRF token and the
-    display preferences. Nothing secret is in it; the signature stops forgery, max_age stops replay
-    of an old cookie."""
-
-    def __init__(self, secret_key, max_age_s=DEFAULT_MAX_AGE_S, secure=False, clock=time.time):
-        self.serializer = URLSafeTimedSerializer(secret_key, salt=SESSION_SALT)
-        self.max_age_s = max_age_s
-        self.secure = secure
-        self.clock = clock
-
-    def fresh(self, prefs=None):
-        session = {"csrf": new_token(), **DEFAULT_PREFS}
-        session.update({k: v for k, v in (prefs or {}).items() if k in DEFAULT_PREFS})
-        return session
-
-    def load(self, cookie_value):
-        """The session in the cookie, or None when there is none, it is forged, or it is too old."""
-        if not cookie_value:
-            return None
-        try:
-            data = self.serializer.loads(cookie_value, max_age=self.max_age_s)
-        except BadSignature:  # SignatureExpired is a BadSignature
-            return None
-        if not isinstance(data, dict) or not isinstance(data.get("csrf"), str):
-            return None
-        if data.get("lang") not in LANGUAGES:
-            data["lang"] = DEFAULT_PREFS["lang"]
-        if data.get("era") not in ERAS:
-            data["era"] = DEFAULT_PREFS["era"]
-        return data
-
-    def dump(self, session):
-        return self.serializer.dumps(session)
-
-    def set_cookie(self, response, session):
-        response.set_cookie(COOKIE_NAME, self.dump(session), max_age=self.max_age_s, httponly=True,
-                            samesite="Lax", secure=self.secure, path="/")
-
-    def sign_in(self, session, user_id):
-        """A new CSRF token and the user id: a token seen before sign-in is useless after it."""
-        return {**session, "uid": user_id, "csrf": new_token(), "since": int(self.clock())}
-
-    @staticmethod
-    def sign_out(session):
-        return {"csrf": new_token(), "lang": session.get("lang", DEFAULT_PREFS["lang"]),
-                "era": session.get("era", DEFAULT_PREFS["era"])}
-
-
 def csrf_ok(session, offered):
+    """Constant time, and any offered value (non-ASCII, surrogates, not a string) is just wrong."""
     expected = (session or {}).get("csrf")
-    return bool(expected) and isinstance(offered, str) and hmac.compare_digest(expected, offered)
+    return bool(expected) and same_secret(offered, expected)
 
 
-class LoginThrottle:
-    """At most `limit` failed sign-ins per username in `window_s`; in memory, per process."""
+def safe_next(value, default="/"):
+    """`value` as the Location it will be sent as, when that is a path on this site; else `default`.
 
-    MAX_KEYS = 10_000
+    Checked after the same normalisation the response applies (werkzeug's iri_to_uri, which drops tab,
+    CR and LF as urlsplit does, and percent-encodes an IRI), and refused outright when it holds a control
+    character or a backslash, raw or percent-encoded (browsers read a backslash as a slash), or when it
+    decodes to a second leading slash: `/%09/evil.example/` must not become `//evil.example/`."""
+    if not isinstance(value, str) or not value.startswith("/") or value.startswith("//") or len(value) > 2000:
+        return default
+    decoded = unquote(value)
+    if _tricky(value) or _tricky(decoded):
+        return default
+    try:
+        location = iri_to_uri(value)
+    except (ValueError, UnicodeError):
+        return default
+    parts = urlsplit(location)
+    if parts.scheme or parts.netloc or not location.startswith("/") or location.startswith("//"):
+        return default
+    if unquote(parts.path).startswith("//") or _tricky(unquote(location)):
+        return default
+    return location
 
-    def __init__(self, limit=5, window_s=300, clock=time.monotonic):
-        self.limit, self.window_s, self.clock = limit, window_s, clock
-        self._failures = {}
 
-    def _recent(self, key):
-        now = self.clock()
-        recent = [t for t in self._failures.get(key, []) if now - t < self.window_s]
-        if recent:
-            self._failures[key] = recent
-        else:
-            self._failures.pop(key, None)
-        return recent
-
-    def blocked(self, username):
-        return len(self._recent(username.lower())) >= self.limit
-
-    def failed(self, username):
-        key = username.lower()
-        if len(self._failures) >= self.MAX_KEYS and key not in self._failures:
-            self._failures.clear()  # a flood of made-up usernames must not grow memory without end
-        self._failures[key] = [*self._recent(key), self.clock()]
-
-    def succeeded(self, username):
-        self._failures.pop(username.lower(), None)
+def _tricky(text):
+    return "\\" in text or any(ord(c) < 0x20 or ord(c) == 0x7F or 0x80 <= ord(c) < 0xA0 for c in text)

@@ -14,6 +14,7 @@ import sys
 
 from .audit import utc_now
 from .security import Passwords
+from .sessions import change_password
 from .store import open_store
 
 DEMO_USERS = (
@@ -56,7 +57,7 @@ def seed(store, passwords, users=DEMO_USERS, password=None, reset=False):
             results.append((spec["username"], chosen))
         elif reset:
             existing = store.user_by_username(spec["username"])
-            store.set_password_hash(existing["user_id"], passwords.hash(chosen))
+            change_password(store, passwords, existing["user_id"], chosen)  # ends the user's sessions too
             results.append((spec["username"], chosen))
         else:
             results.append((spec["username"], None))

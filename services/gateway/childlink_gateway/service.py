@@ -9,13 +9,13 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
 from nameko.web.handlers import http
 
-from childlink_common import settings
+from childlink_common import assertions, settings
 from childlink_common.logs import configure, get_logger
 from childlink_common.metrics import ServiceMetrics, metrics_response
 from childlink_common.web import json_response
 
 from .app import GatewayApp
-from .config import referral_timeout_s, secret_key, secure_cookies, session_max_age_s
+from .config import proxy_hops, referral_timeout_s, secret_key, secure_cookies, session_idle_s, session_max_age_s
 from .operations.pages import OperatorPages
 from .security import Passwords, Sessions
 from .store import open_store
@@ -27,9 +27,11 @@ class StaffPages(DependencyProvider):
     def setup(self):
         configure("gateway")
         self.store = open_store()
-        sessions = Sessions(secret_key(), max_age_s=session_max_age_s(), secure=secure_cookies())
+        sessions = Sessions(secret_key(), self.store, max_age_s=session_max_age_s(), idle_s=session_idle_s(),
+                            secure=secure_cookies())
         self.app = GatewayApp(self.store, sessions, Passwords(offload=tpool.execute),
-                              referral_timeout_s=referral_timeout_s())
+                              referral_timeout_s=referral_timeout_s(), proxy_hops=proxy_hops(),
+                              assertion_key=assertions.signing_key())
         log.info("gateway.ready", store="mongodb" if settings.mongo_uri() else "sqlite",
                  secure_cookies=secure_cookies())
 

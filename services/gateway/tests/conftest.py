@@ -33,7 +33,7 @@ def referral():
 
 @pytest.fixture
 def app(store, passwords):
-    return GatewayApp(store, Sessions("test-secret"), passwords, throttle=LoginThrottle(limit=3))
+    return GatewayApp(store, Sessions("test-secret"), passwords, throttle=LoginThrottle(free=3, base_s=30))
 
 
 @pytest.fixture

@@ -73,7 +73,7 @@ def test_sign_out_ends_the_session(browser, store):
     browser.get("/referrals")
     assert browser.post("/signout").headers["Location"] == "/signin"
     assert browser.get("/referrals").status_code == 303
-    assert [e["action"] for e in audit_log(store, user_id="u-hc.somsri")] == ["signout", "signin"]
+    assert [e["action"] for e in audit_log(store, user_id="u-hc.somsri")] == ["signout", "referrals.list", "signin"]
 
 
 def test_next_never_leaves_the_site(browser):

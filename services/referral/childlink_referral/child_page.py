@@ -2,7 +2,7 @@
 
 from childlink_contracts.health import DSPM_DOMAINS
 
-from . import growth
+from . import growth, minimisation
 from .access import FACILITY_ROLES, can_see_child, can_see_referral, check_viewer
 from .events import timeline_entries
 from .lifecycle import Refusal
@@ -138,22 +138,26 @@ def child_page(store, viewer, child_id, now):
             raise Refusal("forbidden", "this child has no referral or record at your place of work")
     except Refusal as refusal:
         return refusal.answer()
-    state = build_state(child_id, profile, entries)
-    consent = consent_view(state, viewer)
-    shown = [present(r, viewer, now) for r in referrals if can_see_referral(viewer, r)]
+    consent = consent_view(build_state(child_id, profile, entries), viewer)
+    visible = [r for r in referrals if can_see_referral(viewer, r)]
+    shown = [present(r, viewer, now) for r in visible]
     if not consent["shared"]:
         return {"ok": True, "child": {"child_id": child_id, "profile": {"child_id": child_id}, "consent": consent,
                                       "timeline": [], "growth": None, "dspm": None, "immunisations": None,
                                       "referrals": shown}}
+    # Only the kinds of record this role needs (minimisation.py), and only the referrals it may see.
+    state = build_state(child_id, profile, minimisation.visible_entries(
+        viewer, entries, {r["referral_id"] for r in visible}))
+    show = minimisation.sections(viewer)
     born = state.birth_date
     age = round((bangkok_date(now) - born).days / DAYS_PER_MONTH, 1) if born else None
     return {"ok": True, "child": {
         "child_id": child_id,
         "profile": {"child_id": child_id, **profile, "age_months": age},
         "consent": consent,
-        "timeline": timeline(state, referrals),
-        "growth": growth_view(state),
-        "dspm": dspm_view(state, now),
-        "immunisations": immunisation_view(state, now),
+        "timeline": timeline(state, visible),
+        "growth": growth_view(state) if show["growth"] else None,
+        "dspm": dspm_view(state, now) if show["dspm"] else None,
+        "immunisations": immunisation_view(state, now) if show["immunisations"] else None,
         "referrals": shown,
     }}

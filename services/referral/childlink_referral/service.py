@@ -7,7 +7,7 @@ child_page; this module only wires them to nameko, the store, the outbox and its
 
 import time
 
-from childlink_common import settings
+from childlink_common import assertions, settings
 from childlink_common.batching import consume_batches
 from childlink_common.consumer import consume_safely
 from childlink_common.flow_notices import StoredNotices
@@ -25,7 +25,9 @@ from . import child_page as pages
 from . import identity_views, queries
 from .events import check_delivered
 from .fhir.http import everything_response as fhir_everything
+from .http_audit import HttpAudit
 from .identity import KnownRecords
+from .identity_callers import caller, rpc_caller
 from .intake import take_in
 from .linking import Linking, check_identity_delivered
 from .store import open_store
@@ -68,9 +70,8 @@ class Backend(RelayingOutbox):
 STATUS_OF_REFUSAL = {"invalid": 422, "forbidden": 403, "not_found": 404, "conflict": 409, "merged": 409}
 
 
-def reviewer_of(request):
-    return {"user_id": request.headers.get("X-Childlink-User", ""), "role": request.headers.get("X-Childlink-Role", ""),
-            "department": request.headers.get("X-Childlink-Department") or None}
+# Who decides on the identity API: a signed assertion of the calling system's user (identity_callers).
+ASSERTION_KEYS = assertions.keys()
 
 
 MALFORMED = object()
@@ -96,6 +97,7 @@ class ReferralService:
     name = "referral"
     backend = Backend()
     metrics = ServiceMetrics("referral")
+    http_audit = HttpAudit()  # every HTTP call on child data, to the audit stream
     notices = StoredNotices()  # `timeline.stored` notices for the monitor's end-to-end lag
 
     @property
@@ -184,22 +186,37 @@ class ReferralService:
 
     @rpc
     def list_identity_reviews(self, viewer, status="open", page=1, page_size=50):
+        viewer, refused = rpc_caller(viewer, ASSERTION_KEYS, "list_identity_reviews")
+        if refused is not None:
+            return refused
         return identity_views.list_reviews(self.store, viewer, status, page, page_size)
 
     @rpc
     def get_identity_review(self, viewer, review_id):
+        viewer, refused = rpc_caller(viewer, ASSERTION_KEYS, "get_identity_review")
+        if refused is not None:
+            return refused
         return identity_views.get_review(self.store, viewer, review_id)
 
     @rpc
     def decide_identity_review(self, viewer, review_id, decision, reason=None, expected_version=None):
+        viewer, refused = rpc_caller(viewer, ASSERTION_KEYS, "decide_identity_review")
+        if refused is not None:
+            return refused
         return self.backend.linking.decide(viewer, review_id, decision, reason, expected_version)
 
     @rpc
     def merges_of_child(self, viewer, child_id):
+        viewer, refused = rpc_caller(viewer, ASSERTION_KEYS, "merges_of_child")
+        if refused is not None:
+            return refused
         return identity_views.merges_of_child(self.store, viewer, child_id)
 
     @rpc
     def undo_merge(self, viewer, merge_id, reason=None, expected_version=None):
+        viewer, refused = rpc_caller(viewer, ASSERTION_KEYS, "undo_merge")
+        if refused is not None:
+            return refused
         return self.backend.linking.undo(viewer, merge_id, reason, expected_version)
 
     # --- service to service ----------------------------------------------------------------------
@@ -230,10 +247,14 @@ class ReferralService:
 
     @http("GET", "/fhir/Patient/<string:child_id>/$everything")
     def http_fhir_everything(self, request, child_id):
-        """FHIR R4 of one child for the viewer the X-Childlink-* headers name (docs/fhir.md)."""
+        """FHIR R4 of one child for the viewer a signed assertion names (docs/fhir.md): self-asserted
+        X-Childlink-* headers are refused and audited, as on the identity API."""
         if not key_is_valid(request, READ_KEYS):
             return unauthorised()
-        return fhir_everything(self.store, request, child_id, utc_now())
+        viewer, refused = caller(request, ASSERTION_KEYS)
+        if refused is not None:
+            return refused
+        return fhir_everything(self.store, request, child_id, utc_now(), viewer)
 
     @http("POST", "/v1/children/search")
     def http_find_child(self, request):
@@ -255,32 +276,41 @@ class ReferralService:
 
     @http("GET", "/v1/identity/reviews")
     def http_identity_reviews(self, request):
-        """The review queue. The reviewer is named by headers (X-Childlink-User, X-Childlink-Role): the
-        API key says which system calls, the headers who in it decides (the gateway passes its user)."""
+        """The review queue. The API key says which system calls; a signed assertion (X-Childlink-Assertion)
+        who in it decides: self-asserted role headers are refused and audited (identity_callers)."""
         if not key_is_valid(request, READ_KEYS):
             return unauthorised()
+        reviewer, refused = caller(request, ASSERTION_KEYS)
+        if refused is not None:
+            return refused
         try:
             page = int(request.args.get("page", 1))
         except ValueError:
             return answer(problem(422, "invalid_query", "page must be a whole number", errors={"page": ["not a number"]}))
-        return identity_answer(identity_views.list_reviews(self.store, reviewer_of(request),
+        return identity_answer(identity_views.list_reviews(self.store, reviewer,
                                                            request.args.get("status", "open") or None, page))
 
     @http("GET", "/v1/identity/reviews/<string:review_id>")
     def http_identity_review(self, request, review_id):
         if not key_is_valid(request, READ_KEYS):
             return unauthorised()
-        return identity_answer(identity_views.get_review(self.store, reviewer_of(request), review_id))
+        reviewer, refused = caller(request, ASSERTION_KEYS)
+        if refused is not None:
+            return refused
+        return identity_answer(identity_views.get_review(self.store, reviewer, review_id))
 
     @http("POST", "/v1/identity/reviews/<string:review_id>/decision")
     def http_identity_decision(self, request, review_id):
         """Body: {"decision": "link" | "keep_apart", "reason": ..., "expected_version": n}."""
         if not key_is_valid(request, READ_KEYS):
             return unauthorised()
+        reviewer, refused = caller(request, ASSERTION_KEYS)
+        if refused is not None:
+            return refused
         body = json_body(request)
         if not isinstance(body, dict):
             return answer(problem(400, "malformed_json", "body is not a JSON object"))
-        return identity_answer(self.backend.linking.decide(reviewer_of(request), review_id, body.get("decision"),
+        return identity_answer(self.backend.linking.decide(reviewer, review_id, body.get("decision"),
                                                            body.get("reason"), body.get("expected_version")))
 
     @http("POST", "/v1/identity/merges/<string:merge_id>/undo")
@@ -288,10 +318,13 @@ class ReferralService:
         """Body: {"reason": ..., "expected_version": n}."""
         if not key_is_valid(request, READ_KEYS):
             return unauthorised()
+        reviewer, refused = caller(request, ASSERTION_KEYS)
+        if refused is not None:
+            return refused
         body = json_body(request)
         if not isinstance(body, dict):
             return answer(problem(400, "malformed_json", "body is not a JSON object"))
-        return identity_answer(self.backend.linking.undo(reviewer_of(request), merge_id, body.get("reason"),
+        return identity_answer(self.backend.linking.undo(reviewer, merge_id, body.get("reason"),
                                                          body.get("expected_version")))
 
     @http("GET", "/metrics")

@@ -11,6 +11,7 @@ DEPARTMENTS = ("social", "education", "health", "medical")
 SERVICES = (*DEPARTMENTS, "referral")
 WITH_GATEWAY = (*SERVICES, "gateway")  # the staff web pages too: System(..., services=WITH_GATEWAY)
 STAFF_KEY = "test-staff-key"
+ASSERTION_KEY = "test-identity-assertion-key"  # signs who calls the identity API (childlink_common.assertions)
 
 
 def api_key(department):
@@ -18,7 +19,14 @@ def api_key(department):
 
 
 TEST_KEYS = {**{f"{d.upper()}_API_KEYS": api_key(d) for d in DEPARTMENTS}, "REFERRAL_API_KEYS": STAFF_KEY,
-             "GATEWAY_SECRET_KEY": "test-gateway-session-key"}
+             "GATEWAY_SECRET_KEY": "test-gateway-session-key", "IDENTITY_ASSERTION_KEYS": ASSERTION_KEY}
+
+
+def identity_headers(viewer, ttl_s=3600):
+    """Headers for the referral identity API as `viewer` (a system's signed-in user): key + signed assertion."""
+    from ..assertions import HEADER, sign
+
+    return {"X-API-Key": STAFF_KEY, HEADER: sign(viewer, ASSERTION_KEY, ttl_s=ttl_s)}
 
 
 class System:

@@ -31,7 +31,7 @@ from werkzeug.wrappers import Response
 
 from .. import audit
 from ..security import COOKIE_NAME
-from . import charts
+from . import charts, sessions_page
 from .client import MonitorClient
 from .i18n import layered
 
@@ -63,6 +63,8 @@ class OperatorConsole:
             Rule("/operator/dead-letters/replay", endpoint="replay", methods=["POST"]),
             Rule("/operator/dead-letters/discard", endpoint="discard", methods=["POST"]),
             Rule("/operator/dead-letters/<dl_id>", endpoint="dead_letter", methods=["GET"]),
+            Rule("/operator/users", endpoint="users", methods=["GET"]),
+            Rule("/operator/users/<user_id>/end-sessions", endpoint="end_sessions", methods=["POST"]),
             Rule("/operator/static/operator.css", endpoint="css", methods=["GET"]),
         ], strict_slashes=False)
 
@@ -82,7 +84,7 @@ class OperatorConsole:
                 Ctx,  # the gateway's request context; imported here to keep app.py unaware of us
             )
             ctx = Ctx(app, request, session, user, None)
-            if fresh or (session.get("uid") and user is None):
+            if fresh or session.pop("ended", False) or (session.get("uid") and user is None):
                 ctx.set_session(app.sessions.sign_out(session) if session.get("uid") else session)
             ctx.monitor = monitor
             try:
@@ -333,6 +335,19 @@ class OperatorConsole:
 
     def page_discard(self, ctx):
         return self._act(ctx, "discard")
+
+    def page_users(self, ctx):
+        if (gate := self.gate(ctx)) is not None:
+            return gate
+        done = ctx.request.args.get("done", "")
+        return sessions_page.users_page(self, ctx, done=int(done) if done.isdigit() else None)
+
+    def page_end_sessions(self, ctx, user_id):
+        if (gate := self.gate(ctx)) is not None:
+            return gate
+        if self.csrf_failed(ctx):
+            return self.error(ctx, 403, "error.csrf")
+        return sessions_page.end_sessions(self, ctx, user_id)
 
 
 

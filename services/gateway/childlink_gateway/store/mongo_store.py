@@ -8,6 +8,8 @@ from childlink_common.mongo import SERVER_SELECTION_TIMEOUT_MS, connect, unavail
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
+from .mongo_sessions import MongoSessions
+
 FILTER_FIELDS = ("user_id", "action", "target_id", "outcome")
 
 
@@ -15,7 +17,7 @@ def _plain(doc):
     return {k: v for k, v in doc.items() if k != "_id"} if doc else None
 
 
-class MongoGatewayStore:
+class MongoGatewayStore(MongoSessions):
     def __init__(self, uri, database="childlink_gateway", server_selection_timeout_ms=SERVER_SELECTION_TIMEOUT_MS):
         self.client, self.db = connect(uri, database, server_selection_timeout_ms)
         self.user_docs = self.db["users"]
@@ -25,6 +27,7 @@ class MongoGatewayStore:
             self.audit.create_index([("at", DESCENDING), ("_id", DESCENDING)])
             self.audit.create_index([("user_id", ASCENDING), ("at", DESCENDING)])
             self.audit.create_index([("target_id", ASCENDING), ("at", DESCENDING)])
+        self._session_indexes()
 
     def add_user(self, user):
         with unavailable_as_store_error():

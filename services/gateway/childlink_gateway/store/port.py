@@ -31,4 +31,34 @@ class GatewayStore(Protocol):
         """(total, entries) newest first; filters (all optional, exact): user_id, action, target_id,
         outcome; plus since / until (UTC ISO instants, inclusive / exclusive)."""
 
+    # --- sessions (childlink_gateway.sessions): keyed by the SHA-256 of the cookie's session id; times are
+    # epoch seconds. A session is a dict: session_key, user_id, created_at, last_seen_at.
+
+    def add_session(self, record: dict) -> None: ...
+
+    def session(self, session_key: str) -> dict | None: ...
+
+    def touch_session(self, session_key: str, at: float) -> None:
+        """last_seen_at = at (never moved back)."""
+
+    def end_session(self, session_key: str) -> bool:
+        """False if there was no such session."""
+
+    def end_sessions_of(self, user_id: str) -> int:
+        """Every session of the user ended; how many."""
+
+    def end_sessions_before(self, created_before: float, seen_before: float) -> int:
+        """Forget sessions created before `created_before` or last seen before `seen_before`."""
+
+    # --- sign-in failures (childlink_gateway.signin_throttle), per opaque key, shared by every replica
+
+    def throttle_state(self, throttle_key: str) -> dict | None:
+        """{failures, first_at, last_at} or None."""
+
+    def throttle_failure(self, throttle_key: str, now: float, window_s: float) -> int:
+        """One more failure (atomic); counts last seen more than window_s ago are forgotten first.
+        The failures now counted for the key."""
+
+    def throttle_clear(self, throttle_key: str) -> None: ...
+
     def close(self) -> None: ...

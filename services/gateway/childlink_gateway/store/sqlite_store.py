@@ -4,6 +4,8 @@ import json
 
 from childlink_common.sqlite import BUSY_TIMEOUT_S, SqliteDatabase
 
+from .sqlite_sessions import SESSION_SCHEMA, SqliteSessions
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     user_id TEXT PRIMARY KEY,
@@ -32,9 +34,9 @@ def _dump(value):
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-class SqliteGatewayStore:
+class SqliteGatewayStore(SqliteSessions):
     def __init__(self, path, busy_timeout_s=BUSY_TIMEOUT_S):
-        self.db = SqliteDatabase(path, SCHEMA, busy_timeout_s=busy_timeout_s)
+        self.db = SqliteDatabase(path, SCHEMA + SESSION_SCHEMA, busy_timeout_s=busy_timeout_s)
 
     def add_user(self, user):
         with self.db.transaction() as conn:

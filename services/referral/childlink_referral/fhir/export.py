@@ -14,15 +14,6 @@ from ..times import iso
 from .resources import bundle, everything, fhir_id
 
 audit = get_logger("childlink.audit")
-VIEWER_HEADERS = {"user_id": "X-Childlink-User", "role": "X-Childlink-Role",
-                  "department": "X-Childlink-Department", "facility": "X-Childlink-Facility",
-                  "district": "X-Childlink-District"}
-
-
-def viewer_from_headers(headers):
-    return {name: headers.get(header) or None for name, header in VIEWER_HEADERS.items()}
-
-
 def _audit(viewer, action, target, outcome, reason=None, **extra):
     viewer = viewer if isinstance(viewer, dict) else {}
     audit.info("audit.fhir_export", action=action, target=target, outcome=outcome, reason=reason,

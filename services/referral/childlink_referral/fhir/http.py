@@ -5,7 +5,7 @@ import json
 
 from werkzeug.wrappers import Response
 
-from .export import patient_everything, viewer_from_headers
+from .export import patient_everything
 
 FHIR_JSON = "application/fhir+json"
 STATUS = {"invalid": 422, "forbidden": 403, "not_found": 404, "merged": 409}
@@ -24,10 +24,10 @@ def operation_outcome(code, message, field=None):
     return {"resourceType": "OperationOutcome", "issue": [issue]}
 
 
-def everything_response(store, request, child_id, now):
-    """GET /fhir/Patient/<child_id>/$everything for the viewer named by the X-Childlink-* headers."""
+def everything_response(store, request, child_id, now, viewer):
+    """GET /fhir/Patient/<child_id>/$everything for `viewer` (the calling system's signed-in user)."""
     base_url = request.host_url.rstrip("/") + "/fhir"
-    answer = patient_everything(store, viewer_from_headers(request.headers), child_id, now, base_url,
+    answer = patient_everything(store, viewer, child_id, now, base_url,
                                 reason=request.headers.get("X-Childlink-Reason"))
     if answer.get("ok"):
         return fhir_response(200, answer["bundle"])
