@@ -39,7 +39,11 @@ class Measurement:
     implausible: dict
 
     def plausible_z(self, keys=growth.RULE_KEYS):
-        return {k: self.z[k] for k in keys if self.z.get(k) is not None and not self.implausible.get(k)}
+        """The z-scores the rules may act on: a value WHO flags implausible counts once the sender
+        has re-checked the measurement (payload `rechecked`)."""
+        rechecked = bool(self.fact.payload.get("rechecked"))
+        return {k: self.z[k] for k in keys
+                if self.z.get(k) is not None and (rechecked or not self.implausible.get(k))}
 
     @property
     def lowest(self):
@@ -124,7 +128,8 @@ class ChildState:
         for fact in self.of("health", "child.growth_measured"):
             age = (fact.occurred_at.date() - self.birth_date).days if self.birth_date else None
             z, implausible = growth.zscores(self.sex, age, fact.payload.get("weight_kg"),
-                                            fact.payload.get("height_cm"), fact.payload.get("measured_lying"))
+                                            fact.payload.get("height_cm"), fact.payload.get("measured_lying"),
+                                            fact.payload.get("head_circumference_cm"))
             found.append(Measurement(fact, age, z, implausible))
         return found
 
