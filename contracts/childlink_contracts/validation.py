@@ -6,6 +6,7 @@ import uuid
 from marshmallow import ValidationError
 
 from .envelope import EnvelopeSchema
+from .growth.plausibility import implausible_growth
 from .registry import EVENT_TYPES, lookup, types_of
 
 _envelope = EnvelopeSchema()
@@ -133,6 +134,8 @@ def validate_event(raw, department):
         errors["supersedes"] = ["a retraction must name the event it retracts"]
     if raw.get("supersedes") and raw.get("supersedes") == raw.get("event_id"):
         errors["supersedes"] = ["an event cannot supersede itself"]
+    if not errors:
+        errors.update(implausible_growth(department, event_type.type, envelope, payload))
     if errors:
         raise ContractError(errors)
     envelope["payload"] = _schema(event_type).dump(payload)

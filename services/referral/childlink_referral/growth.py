@@ -60,12 +60,13 @@ def _sd(lms_row):
 def _by_age_rows(name, sex_code, from_day, to_day):
     rows = tables.table("who2006", name)
     months = range(math.ceil(from_day / DAYS_PER_MONTH), math.floor(to_day / DAYS_PER_MONTH) + 1)
-    days = [who2006.whole_days(m * DAYS_PER_MONTH) for m in months]
+    ages = {month: who2006.whole_days(month * DAYS_PER_MONTH) for month in months}  # month 24 -> day 731
     if name == "lenanthro" and from_day < who2006.TABLE_SWITCH_DAYS <= to_day:
         # the length table ends the day before the height table starts: draw the step at 24 months
-        days = sorted(set(days) | {who2006.TABLE_SWITCH_DAYS - 1, who2006.TABLE_SWITCH_DAYS})
-    return [{"age_months": round(day / DAYS_PER_MONTH, 3), "sd": _sd(rows[(sex_code, day)])}
-            for day in days if (sex_code, day) in rows]
+        last_length_day = who2006.TABLE_SWITCH_DAYS - 1
+        ages[round(last_length_day / DAYS_PER_MONTH, 3)] = last_length_day
+    return [{"age_months": month, "sd": _sd(rows[(sex_code, day)])}
+            for month, day in sorted(ages.items()) if (sex_code, day) in rows]
 
 
 def _by_length_rows(name, sex_code, low_cm, high_cm):
