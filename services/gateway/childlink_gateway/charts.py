@@ -273,7 +273,8 @@ def render(series, t, title):
     """One SVG chart for one Series; `t` is the page's Translator (axis labels, legend)."""
     by_length = series.indicator in BY_LENGTH
     x_label = t(f"chart.{BY_LENGTH[series.indicator]}_cm") if by_length else t("chart.age_months")
-    x_unit = "cm" if by_length else t("chart.months_short")
+    x_unit = t("unit.cm") if by_length else t("chart.months_short")
+    unit = t(f"unit.{series.unit}")
     if series.bands and any(p.value is not None for p in series.points):
         pairs = [(p.x, p.value) for p in series.points if p.value is not None]
         x_low, x_high = _x_range(series, pairs)
@@ -290,9 +291,9 @@ def render(series, t, title):
                  _area(frame, curve[3], ceiling, RED)]
         parts.append(f'<polyline points="{" ".join(frame.xy(x, y) for x, y in curve[0])}" fill="none" '
                      f'stroke="#2e7d32" stroke-width="1" stroke-dasharray="4 3"/>')
-        parts += _axes(frame, x_label, f"{t('chart.' + series.indicator)} ({series.unit})",
+        parts += _axes(frame, x_label, t("chart.axis.weight_kg" if series.unit == "kg" else "chart.axis.height_cm"),
                        _nice_ticks(frame.y_low, frame.y_high), _nice_ticks(frame.x_low, frame.x_high, 8))
-        parts += _child_line(frame, pairs, lambda x, y: f"{_fmt(x)} {x_unit}: {_fmt(y)} {series.unit}")
+        parts += _child_line(frame, pairs, lambda x, y: f"{_fmt(x)} {x_unit}: {_fmt(y)} {unit}")
         kind = "measure"
     else:
         pairs = [(p.x, p.z) for p in series.points if p.z is not None and p.x is not None]

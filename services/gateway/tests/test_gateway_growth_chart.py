@@ -54,7 +54,7 @@ def test_weight_for_length_and_for_height_are_charts_of_their_own_over_the_lengt
     svg = parse(charts.render(series["weight_for_length"], Translator("th"), "wfl"))
     assert svg.get("data-indicator") == "weight_for_length"
     [circle] = svg.findall(f"{SVG}circle")
-    assert circle.find(f"{SVG}title").text == "80.7 cm: 8.9 kg"
+    assert circle.find(f"{SVG}title").text == "80.7 ซม.: 8.9 กก."  # every word in the viewer's language
     assert "ความยาว (ซม.)" in [t.text for t in svg.iter(f"{SVG}text")]
 
 
@@ -106,7 +106,7 @@ def test_the_child_page_shows_the_table_in_thai(app):
     page = browser.get("/children/c-1?reason=care").get_data(as_text=True)
     table = page[page.index('id="growth-table"'):page.index("</table>", page.index('id="growth-table"'))]
     for words in ("น้ำหนักตามเกณฑ์ความยาว/ส่วนสูง", "ดัชนีมวลกายตามเกณฑ์อายุ", "รอบศีรษะตามเกณฑ์อายุ",
-                  "−3 ถึง −2 SD", "คิดเป็นความยาว 80.7 ซม. (WHO)", "ท่ายืน", "วัดซ้ำยืนยันแล้ว"):
+                  "−3 ถึง −2 SD", "คิดเป็นความยาว 80.7 ซม. (WHO)", "ท่ายืน", "วัดซ้ำยืนยันแล้ว", "8.9 กก."):
         assert words in table, words
     assert "-2.15" in table
     assert re.search(r'data-indicator="weight_for_length"', page)
