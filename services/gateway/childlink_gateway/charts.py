@@ -32,6 +32,7 @@ INDICATORS = {
 }
 BY_LENGTH = {"weight_for_length": "length", "weight_for_height": "height"}  # drawn over the length/height
 SWITCH_DAYS = 731  # WHO: the length table below 731 days, the height table from 731
+WFLH_UNTIL_DAYS = 1856  # the last day WHO's 2006 standards score
 SD_NAMES = {
     -3: ("-3", "sd-3", "sd3neg", "minus3", "SD3neg", "z-3"),
     -2: ("-2", "sd-2", "sd2neg", "minus2", "SD2neg", "z-2"),
@@ -125,6 +126,8 @@ def _plotted(row, age):
 def _point(indicator, row, age, measure, z_names):
     z = _z(row, z_names)
     if indicator in BY_LENGTH:
+        if age > WFLH_UNTIL_DAYS / AGE_DAYS_PER_MONTH:
+            return None  # WHO's weight-for-length/height is for the under-fives only
         cm, basis = _plotted(row, age)
         if basis != BY_LENGTH[indicator] or cm is None:
             return None

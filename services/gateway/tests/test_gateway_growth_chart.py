@@ -111,3 +111,9 @@ def test_the_child_page_shows_the_table_in_thai(app):
     assert "-2.15" in table
     assert re.search(r'data-indicator="weight_for_length"', page)
     assert re.search(r'data-indicator="weight_for_height"', page)
+
+
+def test_past_61_months_a_measurement_is_on_the_age_charts_only():
+    growth = {"points": [{"age_days": 2000, "weight_kg": 18.0, "height_cm": 110.0, "plotted_cm": 110.0,
+                          "plotted_as": "height", "z": {"z_wfa": -0.2, "z_lhfa": 0.1, "z_wflh": None}}]}
+    assert set(charts.normalise(growth)) == {"weight_for_age", "length_height_for_age"}
