@@ -7,6 +7,7 @@ import pytest
 from childlink_contracts import ContractError
 from childlink_contracts.growth import lms, tables
 from childlink_referral import growth
+from childlink_referral.child_page import growth_view
 from childlink_referral.rules import evaluate
 from childlink_referral.testing import measured, state_of
 from childlink_referral.times import utc_now
@@ -102,3 +103,14 @@ def test_reference_curves_step_from_length_to_height_at_24_months():
     assert before - after == pytest.approx(0.7, abs=0.1)
     assert curves["weight_for_length"][0]["length_cm"] == 45.0
     assert curves["weight_for_height"][-1]["length_cm"] == 120.0
+
+
+def test_the_child_page_shows_a_rechecked_value_flagged_with_its_real_band_and_where_who_plots_it():
+    profile = {"birth_date": (NOW.date() - dt.timedelta(days=367)).isoformat(), "sex": "male",
+               "district_code": "1001"}
+    tiny = measured(4.0, 75.0, occurred_days_ago=2)
+    tiny["payload"].update(rechecked=True, measured_lying=False)
+    [point] = growth_view(state_of(tiny, profile=profile))["points"]
+    assert point["rechecked"] and point["implausible"]["z_wfa"] and point["z"]["z_wfa"] < -6
+    assert point["band"]["wfa"] == "severe"  # re-checked: real, not "implausible"
+    assert (point["plotted_cm"], point["plotted_as"]) == (75.7, "length")  # standing at 1 year: +0.7 cm
