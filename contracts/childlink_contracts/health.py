@@ -26,6 +26,8 @@ class GrowthMeasuredV1(Schema):
     height_cm = StrictFloat(required=True, validate=validate.Range(min=30, max=150))
     head_circumference_cm = StrictFloat(validate=validate.Range(min=20, max=65))
     measured_lying = StrictBoolean()
+    # re-checked by the sender: a value beyond WHO's plausibility limits is then stored and acted on
+    rechecked = StrictBoolean()
 
 
 class ImmunisedV1(Schema):

@@ -7,6 +7,7 @@ from marshmallow import ValidationError
 
 from .clinical import clinical_errors
 from .envelope import EnvelopeSchema
+from .growth.plausibility import implausible_growth
 from .registry import EVENT_TYPES, lookup, types_of
 
 _envelope = EnvelopeSchema()
@@ -136,6 +137,8 @@ def validate_event(raw, department):
         errors["supersedes"] = ["an event cannot supersede itself"]
     if not errors and envelope is not None:
         errors.update(clinical_errors({**envelope, "payload": payload}))
+    if not errors:
+        errors.update(implausible_growth(department, event_type.type, envelope, payload))
     if errors:
         raise ContractError(errors)
     envelope["payload"] = _schema(event_type).dump(payload)

@@ -76,7 +76,8 @@ def test_occurred_before_birth_is_refused_naming_occurred_at(make_event):
     assert list(errors_of(event)) == ["occurred_at"]
     # the day of birth itself, in Bangkok, is fine: 00:30 on 16 June Bangkok is 15 June in UTC
     event["occurred_at"] = event["recorded_at"] = "2024-06-15T17:30:00Z"
-    assert validate_event(event, "health")
+    event["payload"] = {"weight_kg": 3.2, "height_cm": 49.5, "head_circumference_cm": 34.0, "measured_lying": True}
+    assert validate_event(event, "health")  # a newborn's measurement (the sample's is a toddler's: implausible)
 
 
 @pytest.mark.parametrize(("vaccine", "dose", "code"), [

@@ -55,7 +55,9 @@ def test_the_child_page_joins_every_department_with_growth_dspm_and_immunisation
 
     chart = hc.page.locator('#growth svg[data-indicator="weight_for_age"]')
     assert chart.get_attribute("data-kind") == "measure"  # WHO reference curves came with the data
-    assert chart.locator("polygon").count() == 3 and chart.locator("circle").count() == 3
+    assert chart.locator("polygon").count() == 5 and chart.locator("circle").count() == 3  # red beyond 3 SD
+    assert hc.page.locator('#growth svg[data-indicator="weight_for_length"] circle').count() == 3
+    assert "น้ำหนัก/ส่วนสูง" in hc.text("#growth-table") and "ปกติ" in hc.text("#growth-table")
     assert hc.page.locator("#dspm-grid td.r-delayed").inner_text() == "ล่าช้า"
     assert hc.page.locator("#dspm-grid td.r-suspected_delay").count() == 1
     immunisations = hc.text("#immunisation-table")

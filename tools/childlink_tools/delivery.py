@@ -11,6 +11,10 @@ From each happening this makes the event(s) a department system sends, and when 
   right payload and `supersedes` naming the first;
 - retracted: an extra, mistaken event entered by error, later withdrawn by `event.retracted`.
 
+A growth measurement beyond WHO's plausibility limits is refused at ingest unless re-checked: a
+real extreme value goes out marked `rechecked` (the centre measured again), and a keying mistake
+that ingest would refuse is not made (the sender would have been told at once).
+
 The truth about all of this is kept in a `DeliveryLog` for tests and benchmarks.
 """
 
@@ -18,6 +22,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 
+from childlink_contracts.growth.plausibility import implausible_growth
 from childlink_contracts.health import DSPM_DOMAINS
 
 from .departments import SYSTEMS
@@ -66,6 +71,9 @@ class Delivery:
         wrong = None
         if fix_at <= self.now and rng.random() < CORRECTION_SHARE:
             wrong = wrong_payload(happening.type, happening.payload, rng)
+            wrong = None if wrong and refused_at_ingest(happening, wrong) else wrong
+        if refused_at_ingest(happening, happening.payload):
+            happening.payload["rechecked"] = True
         first = self._event(happening, rng, recorded_at, payload=wrong or happening.payload)
         self._send(first, happening.department, recorded_at, rng)
         if wrong:
@@ -86,7 +94,8 @@ class Delivery:
 
     def _mistake_and_retraction(self, happening, rng, recorded_at, retract_at):
         mistaken_at = recorded_at + rng.randrange(1, 30) * MINUTE
-        mistake = wrong_payload(happening.type, happening.payload, rng) or happening.payload
+        mistake = wrong_payload(happening.type, happening.payload, rng)
+        mistake = happening.payload if not mistake or refused_at_ingest(happening, mistake) else mistake
         mistaken = self._event(happening, rng, min(mistaken_at, retract_at), payload=mistake)
         self._send(mistaken, happening.department, min(mistaken_at, retract_at), rng)
         retraction = self._event(
@@ -125,6 +134,16 @@ class Delivery:
             resend_at = send_at + rng.randrange(1, 3 * 24 * 60) * MINUTE
             self.dispatches.append(Dispatch(resend_at, department, _copy(event)))
             self.log.duplicates.add(event["event_id"])
+
+
+def refused_at_ingest(happening, payload):
+    """Whether ingest would refuse this growth payload as beyond WHO's plausibility limits."""
+    child = happening.subject.get("child") or {}
+    if not child.get("birth_date"):
+        return False
+    envelope = {"occurred_at": happening.occurred_at,
+                "subject": {"child": {**child, "birth_date": dt.date.fromisoformat(child["birth_date"])}}}
+    return bool(implausible_growth(happening.department, happening.type, envelope, payload))
 
 
 def wrong_payload(type_, payload, rng):

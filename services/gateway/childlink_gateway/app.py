@@ -434,6 +434,7 @@ class GatewayApp:
             age=dates.age_text(dates.age_in_months(birth_date, dates.today()), ctx.session["lang"]),
             national_id=pages.mask_national_id(profile.get("national_id")),
             timeline=timeline, summary=pages.timeline_summary, charts=chart_svgs,
+            growth_rows=charts.measurement_table(child.get("growth")), growth_indicators=charts.TABLE_INDICATORS,
             dspm=pages.dspm_grid(child.get("dspm")), doses=pages.immunisation_rows(child.get("immunisations")),
             referrals=child.get("referrals") or [], merges=merges, merged_from=merged_from, done=done,
             separated=separated, undo_error=undo_error, score=pages.weight_text)

@@ -1,12 +1,17 @@
-"""The growth chart as inline SVG, drawn on the server from what `child_page` returns. No script, no CDN.
+"""The growth charts as inline SVG, drawn on the server from what `child_page` returns. No script, no CDN.
 
 Two forms, picked by the data:
 - with WHO reference curves for an indicator (`bands`): the child's measurements over the -3..+3 SD
-  curves, the normal range (-2..+2) green, the -3..-2 and +2..+3 ranges amber;
+  curves, the normal range (-2..+2) green, the -3..-2 and +2..+3 ranges amber, beyond 3 SD red;
 - with z-scores only: the z-score over age against the same bands drawn flat.
 
+Weight-for-age and length/height-for-age are drawn over age; weight-for-length (under 2 years) and
+weight-for-height (from 2 years) over the length/height, each against its own WHO table. Points go
+where WHO computes them: a length/height converted for the position it was measured in (the referral
+service sends it as `plotted_cm` / `plotted_as`), so the length-to-height step at 24 months shows.
+
 `normalise` accepts the few shapes the referral service may send (see its docstring); the rest of
-the module works on plain (age_months, value) pairs.
+the module works on plain (x, value) pairs.
 """
 
 import datetime as dt
@@ -22,7 +27,12 @@ INDICATORS = {
     "weight_for_age": ("weight_kg", ("z_wfa", "wfa_z", "weight_for_age", "wfa"), "kg"),
     "length_height_for_age": ("height_cm", ("z_lhfa", "lhfa_z", "height_for_age", "length_height_for_age",
                                             "lhfa", "hfa"), "cm"),
+    "weight_for_length": ("weight_kg", ("z_wflh", "wflh_z", "wfl", "wflh"), "kg"),
+    "weight_for_height": ("weight_kg", ("z_wflh", "wflh_z", "wfh", "wflh"), "kg"),
 }
+BY_LENGTH = {"weight_for_length": "length", "weight_for_height": "height"}  # drawn over the length/height
+SWITCH_DAYS = 731  # WHO: the length table below 731 days, the height table from 731
+WFLH_UNTIL_DAYS = 1856  # the last day WHO's 2006 standards score
 SD_NAMES = {
     -3: ("-3", "sd-3", "sd3neg", "minus3", "SD3neg", "z-3"),
     -2: ("-2", "sd-2", "sd2neg", "minus2", "SD2neg", "z-2"),
@@ -32,7 +42,7 @@ SD_NAMES = {
 }
 AGE_DAYS_PER_MONTH = 30.4375
 WIDTH, HEIGHT = 640, 300
-PAD_L, PAD_R, PAD_T, PAD_B = 48, 16, 14, 36
+PAD_L, PAD_R, PAD_T, PAD_B = 62, 16, 14, 46  # room for the axis titles clear of the tick labels
 GREEN, AMBER, RED = "#dcefdc", "#fbecc7", "#f7d6d2"
 
 
@@ -42,6 +52,11 @@ class Point:
     value: float | None
     z: float | None
     when: object = None
+    x: float | None = None  # the length/height (cm) for the by-length charts, else the age in months
+
+    def __post_init__(self):
+        if self.x is None:
+            self.x = self.age_months
 
 
 @dataclass
@@ -96,6 +111,42 @@ def _band_row(row):
     return found if len(found) == len(SD_NAMES) else None
 
 
+def _plotted(row, age):
+    """(the length/height WHO computes with, "length" | "height") for a point; without the referral's
+    `plotted_cm` the height as measured, its basis by age."""
+    cm = _number(row.get("plotted_cm"))
+    basis = row.get("plotted_as") if row.get("plotted_as") in ("length", "height") else None
+    if cm is None:
+        cm = _number(row.get("height_cm"))
+    if basis is None and age is not None:
+        basis = "length" if age * AGE_DAYS_PER_MONTH < SWITCH_DAYS - 0.5 else "height"
+    return cm, basis
+
+
+def _point(indicator, row, age, measure, z_names):
+    z = _z(row, z_names)
+    if indicator in BY_LENGTH:
+        if age > WFLH_UNTIL_DAYS / AGE_DAYS_PER_MONTH:
+            return None  # WHO's weight-for-length/height is for the under-fives only
+        cm, basis = _plotted(row, age)
+        if basis != BY_LENGTH[indicator] or cm is None:
+            return None
+        value = _number(row.get(measure))
+        return Point(age, value, z, _when(row), x=cm) if value is not None or z is not None else None
+    value = _plotted(row, age)[0] if indicator == "length_height_for_age" else _number(row.get(measure))
+    return Point(age, value, z, _when(row)) if value is not None or z is not None else None
+
+
+def _when(row):
+    return row.get("occurred_at") or row.get("measured_on") or row.get("date")
+
+
+def _band_x(indicator, row, birth_date):
+    if indicator in BY_LENGTH:
+        return _number(row.get("length_cm") if "length_cm" in row else row.get("height_cm"))
+    return _age(row, birth_date)
+
+
 def normalise(growth, birth_date=None):
     """{indicator: Series} from `growth`, which may be a list of points or
     {"points": [...], "bands": {indicator: [{"age_months"|"age_days", "sd": {"-3": v, ..., "3": v}}]}}.
@@ -115,19 +166,20 @@ def normalise(growth, birth_date=None):
             if not isinstance(row, dict):
                 continue
             age = _age(row, birth_date)
-            value, z = _number(row.get(measure)), _z(row, z_names)
-            if age is None or (value is None and z is None):
-                continue
-            one.points.append(Point(age, value, z, row.get("occurred_at") or row.get("measured_on") or row.get("date")))
+            point = _point(indicator, row, age, measure, z_names) if age is not None else None
+            if point is not None:
+                one.points.append(point)
         one.points.sort(key=lambda p: p.age_months)
         raw_bands = band_sets.get(indicator) if isinstance(band_sets, dict) else None
         for row in raw_bands if isinstance(raw_bands, list) else []:
-            age = _age(row, birth_date) if isinstance(row, dict) else None
+            x = _band_x(indicator, row, birth_date) if isinstance(row, dict) else None
             sds = _band_row(row) if isinstance(row, dict) else None
-            if age is not None and sds:
-                one.bands.append((age, sds))
+            if x is not None and sds:
+                one.bands.append((x, sds))
         one.bands.sort(key=lambda b: b[0])
-        if one.points:
+        drawable = one.points and (indicator not in BY_LENGTH or any(p.z is not None for p in one.points)
+                                   or (one.bands and any(p.value is not None for p in one.points)))
+        if drawable:
             series[indicator] = one
     return series
 
@@ -189,10 +241,12 @@ def _axes(frame, x_label, y_label, y_ticks, x_ticks):
     parts.append(f'<line x1="{PAD_L}" y1="{HEIGHT - PAD_B}" x2="{WIDTH - PAD_R}" y2="{HEIGHT - PAD_B}" '
                  f'stroke="#777"/>')
     parts.append(f'<line x1="{PAD_L}" y1="{PAD_T}" x2="{PAD_L}" y2="{HEIGHT - PAD_B}" stroke="#777"/>')
-    parts.append(f'<text x="{(PAD_L + WIDTH - PAD_R) / 2:.0f}" y="{HEIGHT - 4}" text-anchor="middle" '
-                 f'font-size="12" fill="#333">{escape(x_label)}</text>')
-    parts.append(f'<text x="12" y="{(PAD_T + HEIGHT - PAD_B) / 2:.0f}" text-anchor="middle" font-size="12" '
-                 f'fill="#333" transform="rotate(-90 12 {(PAD_T + HEIGHT - PAD_B) / 2:.0f})">{escape(y_label)}</text>')
+    # titles a full line away from the tick labels (Thai vowels and tone marks stand tall)
+    parts.append(f'<text class="axis-title" x="{(PAD_L + WIDTH - PAD_R) / 2:.0f}" y="{HEIGHT - 8}" '
+                 f'text-anchor="middle" font-size="12" fill="#333">{escape(x_label)}</text>')
+    middle = (PAD_T + HEIGHT - PAD_B) / 2
+    parts.append(f'<text class="axis-title" x="16" y="{middle:.0f}" text-anchor="middle" font-size="12" '
+                 f'fill="#333" transform="rotate(-90 16 {middle:.0f})">{escape(y_label)}</text>')
     return parts
 
 
@@ -207,48 +261,97 @@ def _child_line(frame, pairs, label):
     return parts
 
 
+def _x_range(series, pairs):
+    if series.indicator in BY_LENGTH:
+        low = math.floor(min(x for x, _ in pairs) / 5) * 5 - 5
+        high = math.ceil(max(x for x, _ in pairs) / 5) * 5 + 5
+        return (max(low, series.bands[0][0]) if series.bands else low,
+                min(high, series.bands[-1][0]) if series.bands else high)
+    x_high = max(max(x for x, _ in pairs), 12.0) + 2
+    # End the chart at the first reference age past the child's last point, so the bands fill it.
+    return 0.0, next((age for age, _ in series.bands if age >= x_high), x_high)
+
+
 def render(series, t, title):
     """One SVG chart for one Series; `t` is the page's Translator (axis labels, legend)."""
-    x_label = t("chart.age_months")
+    by_length = series.indicator in BY_LENGTH
+    x_label = t(f"chart.{BY_LENGTH[series.indicator]}_cm") if by_length else t("chart.age_months")
+    x_unit = t("unit.cm") if by_length else t("chart.months_short")
+    unit = t(f"unit.{series.unit}")
     if series.bands and any(p.value is not None for p in series.points):
-        pairs = [(p.age_months, p.value) for p in series.points if p.value is not None]
-        x_low = 0.0
-        x_high = max(max(x for x, _ in pairs), 12.0) + 2
-        # End the chart at the first reference age past the child's last point, so the bands fill it.
-        x_high = next((age for age, _ in series.bands if age >= x_high), x_high)
-        bands = [(age, sds) for age, sds in series.bands if age <= x_high] or series.bands
+        pairs = [(p.x, p.value) for p in series.points if p.value is not None]
+        x_low, x_high = _x_range(series, pairs)
+        bands = [(x, sds) for x, sds in series.bands if x_low <= x <= x_high] or series.bands
         y_low = min(min(s[-3] for _, s in bands), min(y for _, y in pairs))
         y_high = max(max(s[3] for _, s in bands), max(y for _, y in pairs))
         margin = (y_high - y_low) * 0.05
         frame = _Frame(x_low, x_high, max(y_low - margin, 0), y_high + margin)
         curve = {z: [(age, sds[z]) for age, sds in bands] for z in SD_NAMES}
-        parts = [_area(frame, curve[-3], curve[-2], AMBER), _area(frame, curve[-2], curve[2], GREEN),
-                 _area(frame, curve[2], curve[3], AMBER)]
+        floor = [(x, frame.y_low) for x, _ in curve[-3]]
+        ceiling = [(x, frame.y_high) for x, _ in curve[3]]
+        parts = [_area(frame, floor, curve[-3], RED), _area(frame, curve[-3], curve[-2], AMBER),
+                 _area(frame, curve[-2], curve[2], GREEN), _area(frame, curve[2], curve[3], AMBER),
+                 _area(frame, curve[3], ceiling, RED)]
         parts.append(f'<polyline points="{" ".join(frame.xy(x, y) for x, y in curve[0])}" fill="none" '
                      f'stroke="#2e7d32" stroke-width="1" stroke-dasharray="4 3"/>')
-        parts += _axes(frame, x_label, f"{t('chart.' + series.indicator)} ({series.unit})",
+        parts += _axes(frame, x_label, t("chart.axis.weight_kg" if series.unit == "kg" else "chart.axis.height_cm"),
                        _nice_ticks(frame.y_low, frame.y_high), _nice_ticks(frame.x_low, frame.x_high, 8))
-        parts += _child_line(frame, pairs, lambda x, y: f"{_fmt(x)} {t('chart.months_short')}: "
-                                                         f"{_fmt(y)} {series.unit}")
+        parts += _child_line(frame, pairs, lambda x, y: f"{_fmt(x)} {x_unit}: {_fmt(y)} {unit}")
         kind = "measure"
     else:
-        pairs = [(p.age_months, p.z) for p in series.points if p.z is not None]
+        pairs = [(p.x, p.z) for p in series.points if p.z is not None and p.x is not None]
         if not pairs:
             return Markup("")
-        x_high = max(max(x for x, _ in pairs), 12.0) + 2
+        if by_length:
+            x_low, x_high = math.floor(min(x for x, _ in pairs)) - 5, math.ceil(max(x for x, _ in pairs)) + 5
+        else:
+            x_low, x_high = 0.0, max(max(x for x, _ in pairs), 12.0) + 2
         z_low = min(-4.0, min(y for _, y in pairs) - 0.5)
         z_high = max(4.0, max(y for _, y in pairs) + 0.5)
-        frame = _Frame(0.0, x_high, z_low, z_high)
-        flat = {z: [(0.0, float(z)), (x_high, float(z))] for z in SD_NAMES}
-        parts = [_area(frame, [(0.0, z_low), (x_high, z_low)], flat[-3], RED),
+        frame = _Frame(x_low, x_high, z_low, z_high)
+        flat = {z: [(x_low, float(z)), (x_high, float(z))] for z in SD_NAMES}
+        parts = [_area(frame, [(x_low, z_low), (x_high, z_low)], flat[-3], RED),
                  _area(frame, flat[-3], flat[-2], AMBER), _area(frame, flat[-2], flat[2], GREEN),
-                 _area(frame, flat[2], flat[3], AMBER), _area(frame, flat[3], [(0.0, z_high), (x_high, z_high)], RED)]
+                 _area(frame, flat[2], flat[3], AMBER),
+                 _area(frame, flat[3], [(x_low, z_high), (x_high, z_high)], RED)]
         parts += _axes(frame, x_label, t("chart.z_score"), [z for z in range(int(z_low), int(z_high) + 1)],
-                       _nice_ticks(0.0, x_high, 8))
-        parts += _child_line(frame, pairs, lambda x, y: f"{_fmt(x)} {t('chart.months_short')}: z {y:+.2f}")
+                       _nice_ticks(x_low, x_high, 8))
+        parts += _child_line(frame, pairs, lambda x, y: f"{_fmt(x)} {x_unit}: z {y:+.2f}")
         kind = "z"
     body = "".join(parts)
     return Markup(
         f'<svg class="chart" data-kind="{kind}" data-indicator="{series.indicator}" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">'
         f'<title>{escape(title)}</title>{body}</svg>')
+
+
+TABLE_INDICATORS = ("wfa", "lhfa", "wflh", "bmi", "hcfa")  # the columns of the measurement table
+BANDS = ("severe", "moderate", "normal", "high", "implausible")
+
+
+def measurement_table(growth):
+    """One row per measurement, newest first: its date, age, measures (and the length/height WHO
+    computes with, when the position changed it), and every indicator's z-score and band."""
+    rows = growth.get("points") if isinstance(growth, dict) else growth
+    found = []
+    for row in rows if isinstance(rows, list) else []:
+        if not isinstance(row, dict):
+            continue
+        z = row.get("z") if isinstance(row.get("z"), dict) else {}
+        bands = row.get("band") if isinstance(row.get("band"), dict) else {}
+        height, plotted = _number(row.get("height_cm")), _number(row.get("plotted_cm"))
+        found.append({
+            "when": _when(row), "age_months": _number(row.get("age_months")),
+            "weight_kg": _number(row.get("weight_kg")), "height_cm": height,
+            "head_circumference_cm": _number(row.get("head_circumference_cm")),
+            "plotted_cm": plotted if plotted is not None and height is not None and abs(plotted - height) > 1e-6
+            else None,
+            "plotted_as": row.get("plotted_as"), "measured_lying": row.get("measured_lying"),
+            "rechecked": bool(row.get("rechecked")),
+            "cells": [{"indicator": key, "z": _number(z.get(f"z_{key}")),
+                       "band": bands.get(key) if bands.get(key) in BANDS else None,
+                       "flagged": bool((row.get("implausible") or {}).get(f"z_{key}"))}
+                      for key in TABLE_INDICATORS],
+        })
+    found.sort(key=lambda r: r["age_months"] if r["age_months"] is not None else -1, reverse=True)
+    return found

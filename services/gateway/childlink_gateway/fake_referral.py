@@ -72,11 +72,15 @@ def sample_child(child_id="c-1", consent_shared=True):
             "birth_date": "2024-03-15", "sex": "female",
             "points": [
                 {"occurred_at": "2024-09-15T02:00:00Z", "age_days": 184, "age_months": 6.0, "weight_kg": 6.9,
-                 "height_cm": 65.0, "z": {"z_wfa": -0.3, "z_lhfa": -0.2}, "band": {"wfa": "normal"}},
+                 "height_cm": 65.0, "z": {"z_wfa": -0.3, "z_lhfa": -0.2, "z_wflh": -0.3},
+                 "band": {"wfa": "normal", "lhfa": "normal", "wflh": "normal"}, "measured_lying": True},
                 {"occurred_at": "2025-03-20T02:00:00Z", "age_days": 370, "age_months": 12.2, "weight_kg": 8.1,
-                 "height_cm": 72.0, "z": {"z_wfa": -0.9, "z_lhfa": -0.6}, "band": {"wfa": "normal"}},
+                 "height_cm": 72.0, "z": {"z_wfa": -0.9, "z_lhfa": -0.6, "z_wflh": -0.8},
+                 "band": {"wfa": "normal", "lhfa": "normal", "wflh": "normal"}, "measured_lying": True},
                 {"occurred_at": "2025-09-20T02:00:00Z", "age_days": 554, "age_months": 18.2, "weight_kg": 8.3,
-                 "height_cm": 76.0, "z": {"z_wfa": -2.1, "z_lhfa": -1.6}, "band": {"wfa": "moderate"}},
+                 "height_cm": 76.0, "z": {"z_wfa": -2.1, "z_lhfa": -1.6, "z_wflh": -1.7},
+                 "band": {"wfa": "moderate", "lhfa": "normal", "wflh": "normal"}, "measured_lying": False,
+                 "plotted_cm": 76.7, "plotted_as": "length"},
             ],
             "bands": {"weight_for_age": [
                 {"age_months": months, "sd": dict(zip(("-3", "-2", "0", "2", "3"), values))}

@@ -16,7 +16,7 @@ def parse(markup):
 
 def test_the_documented_shape_gives_both_indicators():
     series = normalise(sample_child()["growth"])
-    assert set(series) == {"weight_for_age", "length_height_for_age"}
+    assert set(series) == {"weight_for_age", "length_height_for_age", "weight_for_length"}
     wfa = series["weight_for_age"]
     assert [round(p.age_months, 1) for p in wfa.points] == [6.0, 12.2, 18.2]
     assert [p.value for p in wfa.points] == [6.9, 8.1, 8.3]
@@ -28,7 +28,7 @@ def test_the_documented_shape_gives_both_indicators():
 def test_with_reference_curves_the_chart_draws_three_bands_a_median_and_each_measurement():
     svg = parse(render(normalise(sample_child()["growth"])["weight_for_age"], Translator("en"), "Weight for age"))
     assert svg.get("data-kind") == "measure"
-    assert len(svg.findall(f"{SVG}polygon")) == 3  # amber, green, amber
+    assert len(svg.findall(f"{SVG}polygon")) == 5  # red, amber, green, amber, red
     assert len(svg.findall(f"{SVG}circle")) == 3
     assert svg.find(f"{SVG}title").text == "Weight for age"
     assert "18.2 mo: 8.3 kg" in [c.find(f"{SVG}title").text for c in svg.findall(f"{SVG}circle")]

@@ -43,6 +43,8 @@ def growth_view(state):
     points = []
     for m in state.measurements:
         payload = m.fact.payload
+        plotted_cm, plotted_as = growth.as_plotted(m.age_days, payload.get("height_cm"),
+                                                   payload.get("measured_lying"))
         points.append({
             "event_id": m.fact.event_id, "occurred_at": m.fact.occurred_at.isoformat(),
             "facility_code": m.fact.facility, "age_days": m.age_days,
@@ -50,8 +52,13 @@ def growth_view(state):
             "weight_kg": payload.get("weight_kg"), "height_cm": payload.get("height_cm"),
             "head_circumference_cm": payload.get("head_circumference_cm"),
             "measured_lying": payload.get("measured_lying"),
+            "plotted_cm": plotted_cm, "plotted_as": plotted_as,
+            "rechecked": bool(payload.get("rechecked")),
             "z": {key: m.z.get(key) for key in growth.Z_KEYS},
-            "band": {key.removeprefix("z_"): growth.band(m.z.get(key), m.implausible.get(key))
+            "implausible": {key: bool(m.implausible.get(key)) for key in growth.Z_KEYS},
+            # a value WHO flags is banded "implausible", unless the sender re-checked it: then it is real
+            "band": {key.removeprefix("z_"): growth.band(m.z.get(key), m.implausible.get(key)
+                                                         and not payload.get("rechecked"))
                      for key in growth.Z_KEYS},
         })
     ages = [p["age_months"] for p in points if p["age_months"] is not None]

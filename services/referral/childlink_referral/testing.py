@@ -72,6 +72,11 @@ def state_of(*bodies, profile=None, child_id="child-1"):
     """The rules' view of a child who has these events (any order), as the referral service would build it."""
     entries = []
     for body in bodies:
+        # a screening keeps the subject it was made for: its DSPM band was chosen to fit that birth date
+        if profile and "child" in body.get("subject", {}) and body.get("type") != "child.screened":
+            # as a department would send them: about a child of the profile's birth date and sex
+            known = {k: profile[k] for k in ("birth_date", "sex") if profile.get(k)}
+            body = {**body, "subject": {**body["subject"], "child": {**body["subject"]["child"], **known}}}
         checked = validate_event(body, body["source"]["department"])
         entries.append(entry_from_event(checked, child_id, 0.0))
     default = {k: v for k, v in child().items() if k in ("birth_date", "sex", "district_code")}

@@ -5,6 +5,7 @@ import random
 
 import pytest
 from childlink_common.testing.events import child, event
+from childlink_contracts import ContractError
 from childlink_referral.reasons import REASONS, deadline_for
 from childlink_referral.rules import RULES, RULES_BY_NAME, dspm, evaluate
 from childlink_referral.rules.diagnosis import in_f70_f89
@@ -291,9 +292,10 @@ def test_one_episode_keeps_one_key_and_a_new_episode_gets_another():
     assert again.key == f"growth_below_minus_2|{relapse['event_id']}"
 
 
-def test_an_implausible_z_score_or_an_age_beyond_60_months_raises_nothing():
-    assert "growth_below_minus_2" not in by_rule(proposals(measured(2.0, 74.0), profile=INFANT))
-    old = {**INFANT, "birth_date": (NOW.date() - dt.timedelta(days=62 * 31)).isoformat()}
+def test_an_implausible_z_score_is_refused_and_an_age_beyond_72_months_raises_nothing():
+    with pytest.raises(ContractError, match="weight-for-age z-score"):  # unless re-checked by the sender
+        proposals(measured(2.0, 74.0), profile=INFANT)
+    old = {**INFANT, "birth_date": (NOW.date() - dt.timedelta(days=74 * 31)).isoformat()}
     assert "growth_below_minus_2" not in by_rule(proposals(measured(9.0, 90.0), profile=old))
 
 

@@ -180,7 +180,8 @@ def test_growth_points_carry_who_z_scores_bands_and_reference_curves(city):
     at_12 = next(c for c in curves if c["age_months"] == 12)["sd"]
     assert at_12["0"] == pytest.approx(8.9, abs=0.05)  # WHO girls' median weight at 12 months
     assert at_12["-3"] < at_12["-2"] < at_12["0"] < at_12["2"] < at_12["3"]
-    assert set(growth["bands"]) == {"weight_for_age", "length_height_for_age"}
+    assert set(growth["bands"]) == {"weight_for_age", "length_height_for_age", "weight_for_length",
+                                    "weight_for_height"}
     assert [b["band"] for b in growth["z_bands"]] == ["severe", "moderate", "normal", "high"]
 
 

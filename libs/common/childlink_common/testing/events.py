@@ -4,6 +4,7 @@ import datetime as dt
 import uuid
 
 from childlink_contracts.clinical import dspm_band_for
+from childlink_contracts.growth import DAYS_PER_MONTH, MAX_AGE_DAYS, tables
 
 BANGKOK = dt.timezone(dt.timedelta(hours=7))
 
@@ -50,11 +51,30 @@ def _default_payload(department, type_, subject, occurred):
         band = dspm_band_for(dt.date.fromisoformat(subject["birth_date"]), dt.datetime.fromisoformat(occurred))
         payload["age_band_months"] = band or payload["age_band_months"]
     return payload
+def median_growth(subject, occurred_at):
+    """WHO's median weight and length/height for the child's age then: a default measurement ingest takes
+    (it refuses values beyond WHO's plausibility limits), or the fixed default without a birth date."""
+    try:
+        born = dt.date.fromisoformat(subject["birth_date"])
+        age = (dt.datetime.fromisoformat(occurred_at).astimezone(BANGKOK).date() - born).days
+        sex = tables.SEX_CODES[subject["sex"]]
+    except (KeyError, TypeError, ValueError):
+        return dict(DEFAULT_PAYLOADS[("health", "child.growth_measured")])
+    if 0 <= age <= MAX_AGE_DAYS:
+        weight = tables.table("who2006", "weianthro")[(sex, age)][1]
+        height = tables.table("who2006", "lenanthro")[(sex, age)][1]
+    else:
+        month = min(max(round(age / DAYS_PER_MONTH), 61), 120)
+        weight = tables.table("who2007", "wfawho2007")[(sex, month)][1]
+        height = tables.table("who2007", "hfawho2007")[(sex, month)][1]
+    return {"weight_kg": round(weight, 1), "height_cm": round(height, 1)}
 
 
 def event(department, type_, *, subject=None, occurred_days_ago=10, payload=None, event_id=None,
           facility=None, **overrides):
     occurred = instant(occurred_days_ago)
+    if payload is None and (department, type_) == ("health", "child.growth_measured"):
+        payload = median_growth(subject or child(), overrides.get("occurred_at", occurred))
     body = {
         "event_id": event_id or str(uuid.uuid4()),
         "type": type_,

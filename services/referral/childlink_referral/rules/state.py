@@ -39,7 +39,11 @@ class Measurement:
     implausible: dict
 
     def plausible_z(self, keys=growth.RULE_KEYS):
-        return {k: self.z[k] for k in keys if self.z.get(k) is not None and not self.implausible.get(k)}
+        """The z-scores the rules may act on: a value WHO flags implausible counts once the sender
+        has re-checked the measurement (payload `rechecked`)."""
+        rechecked = bool(self.fact.payload.get("rechecked"))
+        return {k: self.z[k] for k in keys
+                if self.z.get(k) is not None and (rechecked or not self.implausible.get(k))}
 
     @property
     def lowest(self):
@@ -125,7 +129,8 @@ class ChildState:
             # age on the Bangkok day of the visit: a visit at 00:30 Bangkok time is that day, not the UTC day
             age = (bangkok_date(fact.occurred_at) - self.birth_date).days if self.birth_date else None
             z, implausible = growth.zscores(self.sex, age, fact.payload.get("weight_kg"),
-                                            fact.payload.get("height_cm"), fact.payload.get("measured_lying"))
+                                            fact.payload.get("height_cm"), fact.payload.get("measured_lying"),
+                                            fact.payload.get("head_circumference_cm"))
             found.append(Measurement(fact, age, z, implausible))
         return found
 
