@@ -9,11 +9,12 @@ RUN := $(UV) run --frozen --no-sync
 N ?= 20
 PYTEST_ARGS ?=
 
-.PHONY: help install system-packages broker run up stop down status simulate test test-fast lint contracts clean bench-identity bench reliability bench-monitor dedup
+.PHONY: help install system-packages broker run up stop down status users demo simulate test test-fast lint contracts clean bench-identity bench reliability bench-monitor dedup
 
 help:
 	@echo "make run       install, start RabbitMQ if needed, start every service, simulate $(N) children, print URLs"
 	@echo "make stop      stop the services started by make run"
+	@echo "make users     (re)set every demo staff user's password to the local demo password, and list them"
 	@echo "make test      install and run every test (unit, contract, storage on SQLite and MongoDB-wire, e2e)"
 	@echo "make simulate N=200   drive the running ingest APIs with N simulated children"
 	@echo "make contracts regenerate contracts/generated (AsyncAPI, JSON Schemas)"
@@ -40,6 +41,7 @@ system-packages:
 
 run: install broker up
 	$(RUN) python -m childlink_tools.simulator --children $(N)
+	$(RUN) python -m childlink_tools.demo
 	@echo
 	@echo "childlink is running (embedded store: var/data; logs: var/log). Open:"
 	@echo "  RabbitMQ console            http://127.0.0.1:15672  (guest/guest)"
@@ -55,7 +57,13 @@ stop down:
 	@test -x $(UV) && $(RUN) python -m childlink_common.launcher down || true
 
 status:
-	$(RUN) python -m childlink_common.launcher status
+	@$(RUN) python -m childlink_common.launcher status
+
+users: install
+	$(RUN) python -m childlink_gateway.seed --local
+
+demo: install
+	$(RUN) python -m childlink_tools.demo
 
 simulate:
 	$(RUN) python -m childlink_tools.simulator --children $(N)
