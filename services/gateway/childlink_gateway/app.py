@@ -81,6 +81,7 @@ class GatewayApp:
         self.env = templates()
         self.css = (resources.files("childlink_gateway") / "static" / "app.css").read_bytes()
         self.css_version = hashlib.sha256(self.css).hexdigest()[:12]
+        self.favicon = (resources.files("childlink_gateway") / "static" / "favicon.svg").read_bytes()
         self.url_map = Map([
             Rule("/", endpoint="home", methods=["GET"]),
             Rule("/signin", endpoint="signin", methods=["GET", "POST"]),
@@ -96,6 +97,7 @@ class GatewayApp:
             Rule("/identity/merges/<merge_id>/undo", endpoint="identity_undo", methods=["POST"]),
             Rule("/audit", endpoint="audit_log", methods=["GET"]),
             Rule("/static/app.css", endpoint="css", methods=["GET"]),
+            Rule("/favicon.ico", endpoint="favicon", methods=["GET"]),
         ], strict_slashes=False)
 
     # --- the one entry point ------------------------------------------------------------------------
@@ -153,7 +155,7 @@ class GatewayApp:
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Referrer-Policy"] = "same-origin"
-        if endpoint != "css":
+        if endpoint not in ("css", "favicon"):
             response.headers["Cache-Control"] = "no-store"
 
     @staticmethod
@@ -207,6 +209,12 @@ class GatewayApp:
         response.headers["Cache-Control"] = "public, max-age=86400"
         response.set_etag(self.css_version)
         return response.make_conditional(ctx.request)
+
+    def page_favicon(self, ctx):
+        """Browsers ask for /favicon.ico on every site; an SVG answers it (every current browser draws one)."""
+        response = Response(self.favicon, mimetype="image/svg+xml")
+        response.headers["Cache-Control"] = "public, max-age=86400"
+        return response
 
     def page_home(self, ctx):
         if ctx.user is None:

@@ -372,3 +372,11 @@ def test_pages_render_well_under_100_ms(browser):
             durations.append(float(re.search(r"total;dur=([\d.]+)", header).group(1)))
         timings[path] = min(durations)
     assert all(ms < 100 for ms in timings.values()), timings
+
+
+def test_the_favicon_is_served_to_anyone_and_cached(browser):
+    icon = browser.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml" and b"<svg" in icon.data
+    assert "max-age" in icon.headers["Cache-Control"]
+    browser.sign_in("hc.somsri")
+    assert 'rel="icon" href="/favicon.ico"' in browser.get("/referrals").get_data(as_text=True)
