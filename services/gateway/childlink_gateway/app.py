@@ -20,6 +20,7 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
 from . import audit, charts, dates, pages, roles
+from .districts import district_name
 from .i18n import LANGUAGES, Translator
 from .referral_client import ReferralClient
 from .security import COOKIE_NAME, ERAS, LoginThrottle, csrf_ok
@@ -173,7 +174,8 @@ class GatewayApp:
             _=ctx.t, t=ctx.t, lang=lang, era=era, user=ctx.user, csrf=ctx.session["csrf"],
             here=here or "/", css_version=self.css_version, roles=roles, short=short_id,
             d=lambda v: dates.format_date(v, lang, era), dt=lambda v: dates.format_datetime(v, lang, era),
-            **values)
+            district=lambda code: district_name(code, lang),
+            age_of=lambda birth: dates.age_text(dates.age_in_months(birth, dates.today()), lang), **values)
         return Response(html, status=status, mimetype="text/html")
 
     def error_page(self, ctx, status, message_key, detail=None, **params):

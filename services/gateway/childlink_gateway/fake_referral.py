@@ -204,7 +204,21 @@ class FakeReferral:
         sides = self._sides(viewer, referral)
         allowed = [action for action, (starts, _, who) in TRANSITIONS.items()
                    if referral["status"] in starts and sides.intersection(who)]
-        return {**copy.deepcopy(referral), "allowed_actions": allowed}
+        return {**copy.deepcopy(referral), "allowed_actions": allowed,
+                "child": self._child_summary(viewer, referral["child_id"])}
+
+    def _child_summary(self, viewer, child_id):
+        """What the referral service adds to each referral (referral_children): name, birth date, district."""
+        child = self.children.get(child_id)
+        if child is None:
+            return None
+        consent = child.get("consent") or {"shared": True}
+        if not consent.get("shared", True) and viewer.get("department") not in consent.get("refused_by", []):
+            return {"withheld": True}
+        profile = child.get("profile") or {}
+        name = " ".join(p for p in (profile.get("given_name"), profile.get("family_name")) if p)
+        return {"name": name or None, "birth_date": profile.get("birth_date"),
+                "district_code": profile.get("district_code")}
 
     # --- the interface -------------------------------------------------------------------------------
 

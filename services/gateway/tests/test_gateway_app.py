@@ -1,5 +1,6 @@
 """The staff pages end to end in one process: real app, real SQLite store, the fake referral service."""
 
+import datetime as dt
 import re
 
 import pytest
@@ -380,3 +381,31 @@ def test_the_favicon_is_served_to_anyone_and_cached(browser):
     assert "max-age" in icon.headers["Cache-Control"]
     browser.sign_in("hc.somsri")
     assert 'rel="icon" href="/favicon.ico"' in browser.get("/referrals").get_data(as_text=True)
+
+
+def test_the_inbox_names_the_child_with_age_and_district_in_the_viewers_language(browser, referral, monkeypatch):
+    from childlink_gateway import dates
+
+    monkeypatch.setattr(dates, "today", lambda: dt.date(2026, 12, 7))
+    browser.sign_in("hosp.anan")
+    page = text(browser.get("/referrals"))
+    assert '<span class="child-name">สมใจ ใจดี</span>' in page
+    assert "2 ปี 8 เดือน" in page and "พระนคร" in page and ">1001<" not in page
+    browser.post("/prefs", {"lang": "en", "next": "/referrals"})
+    page = text(browser.get("/referrals"))
+    assert "2 y 8 m" in page and "Phra Nakhon" in page and "พระนคร" not in page
+
+
+def test_the_inbox_withholds_a_name_the_child_page_would_hide(app):
+    referral = FakeReferral(children=[sample_child(consent_shared=False)])
+    browser = Browser(app, referral)
+    browser.sign_in("hosp.anan")
+    page = text(browser.get("/referrals"))
+    assert "สมใจ" not in page and "ไม่แสดงชื่อ" in page
+
+
+def test_a_child_page_is_titled_with_the_childs_name_and_district_name(browser):
+    browser.sign_in("hosp.anan")
+    page = text(browser.get("/children/c-1?reason=care"))
+    assert "<title>สมใจ ใจดี ·" in page and "<h1>สมใจ ใจดี" in page
+    assert 'id="child-district">พระนคร' in page
