@@ -11,7 +11,7 @@ README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding=
 
 
 def test_the_readme_example_event_keeps_its_contract():
-    (example,) = re.findall(r"```json\n(.*?)```", README, re.S)
+    (example,) = re.findall(r"```json\n(.*?)```", README, re.DOTALL)
     event = json.loads(example)
     validate_event(event, event["source"]["department"])
 

@@ -27,6 +27,7 @@ from .events import check_delivered
 from .identity import KnownRecords
 from .intake import take_in
 from .linking import Linking, check_identity_delivered
+from .referral_api import ReferralApi
 from .store import open_store
 from .times import utc_now
 from .workflow import Referrals
@@ -285,6 +286,20 @@ class ReferralService:
             return answer(problem(400, "malformed_json", "body is not a JSON object"))
         return identity_answer(self.backend.linking.undo(reviewer_of(request), merge_id, body.get("reason"),
                                                          body.get("expected_version")))
+
+    # --- the referral API for department systems (referral_api, docs/referral-api.openapi.yaml) ---------
+
+    @http("GET", "/v1/referrals")
+    def http_list_referrals(self, request):
+        return ReferralApi(self.store, self.backend.referrals).handle(request)
+
+    @http("GET", "/v1/referrals/<string:referral_id>")
+    def http_get_referral(self, request, referral_id):
+        return ReferralApi(self.store, self.backend.referrals).handle(request)
+
+    @http("POST", "/v1/referrals/<string:referral_id>/actions")
+    def http_act_on_referral(self, request, referral_id):
+        return ReferralApi(self.store, self.backend.referrals).handle(request)
 
     @http("GET", "/metrics")
     def metrics_endpoint(self, request):
