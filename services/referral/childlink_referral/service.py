@@ -23,6 +23,7 @@ from nameko.web.handlers import http
 
 from . import child_page as pages
 from . import identity_views, queries
+from .child_search import search_children
 from .events import check_delivered
 from .identity import KnownRecords
 from .intake import take_in
@@ -179,6 +180,10 @@ class ReferralService:
     @rpc
     def child_page(self, viewer, child_id):
         return pages.child_page(self.store, viewer, child_id, utc_now())
+
+    @rpc
+    def search_children(self, viewer, query):
+        return search_children(self.store, viewer, query)
 
     # --- identity: the review queue and merges (registrar) -------------------------------------------
 
