@@ -19,7 +19,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
-from . import audit, charts, dates, pages, roles
+from . import audit, charts, child_search_page, dates, pages, roles
 from .districts import district_name
 from .i18n import LANGUAGES, Translator
 from .referral_client import ReferralClient
@@ -91,6 +91,7 @@ class GatewayApp:
             Rule("/referrals", endpoint="inbox", methods=["GET"]),
             Rule("/referrals/<referral_id>", endpoint="referral", methods=["GET"]),
             Rule("/referrals/<referral_id>/act", endpoint="act", methods=["POST"]),
+            Rule("/children/search", endpoint="child_search", methods=["GET", "POST"]),
             Rule("/children/<child_id>", endpoint="child", methods=["GET"]),
             Rule("/identity/reviews", endpoint="identity_reviews", methods=["GET"]),
             Rule("/identity/reviews/<review_id>", endpoint="identity_review", methods=["GET"]),
@@ -376,6 +377,9 @@ class GatewayApp:
             return redirect(f"/referrals/{referral_id}?done={action}", 303)
         error = answer["error"]
         return self._referral_page(ctx, referral_id, status=ERROR_STATUS.get(error.get("code"), 400), error=error)
+
+    def page_child_search(self, ctx):
+        return child_search_page.handle(self, ctx)
 
     def page_child(self, ctx, child_id):
         if ctx.user is None:

@@ -288,6 +288,27 @@ class FakeReferral:
             referral["reject_reason"] = fields["reason"]
         return {"ok": True, "referral": self._for_viewer(viewer, referral)}
 
+    def search_children(self, viewer, query):
+        """By national ID, or name words and/or birth date over the children's profiles (as referral does)."""
+        self.calls.append(("search_children", viewer, query))
+        if viewer.get("role") in ("operator", "auditor"):
+            return refused("forbidden", "no child data for this role")
+        if not query:
+            return refused("invalid", "give a national_id, or a name and/or a birth_date", "name")
+        items = []
+        for child_id, child in self.children.items():
+            profile = child.get("profile") or {}
+            name = " ".join(p for p in (profile.get("given_name"), profile.get("family_name")) if p)
+            if query.get("national_id") and query["national_id"] != profile.get("national_id"):
+                continue
+            if query.get("birth_date") and query["birth_date"] != profile.get("birth_date"):
+                continue
+            if query.get("name") and not all(word in name for word in query["name"].split()):
+                continue
+            items.append({"child_id": child_id, "name": name, "birth_date": profile.get("birth_date"),
+                          "district_code": profile.get("district_code")})
+        return {"ok": True, "items": items, "more": False}
+
     def child_page(self, viewer, child_id):
         self.calls.append(("child_page", viewer, child_id))
         if viewer.get("role") in ("operator", "auditor"):

@@ -21,6 +21,9 @@ class ReferralClient(RpcClient):
     def child_page(self, viewer, child_id):
         return self._call("child_page", viewer, child_id)
 
+    def search_children(self, viewer, query):
+        return self._call("search_children", viewer, query)
+
     # --- identity resolution (registrar) ---------------------------------------------------------------
 
     def list_identity_reviews(self, viewer, status, page, page_size):

@@ -409,3 +409,33 @@ def test_a_child_page_is_titled_with_the_childs_name_and_district_name(browser):
     page = text(browser.get("/children/c-1?reason=care"))
     assert "<title>สมใจ ใจดี ·" in page and "<h1>สมใจ ใจดี" in page
     assert 'id="child-district">พระนคร' in page
+
+
+def test_staff_find_a_child_by_a_posted_name_birth_date_or_national_id_and_the_search_is_audited(
+        browser, referral, store):
+    browser.sign_in("hc.somsri")
+    form = text(browser.get("/children/search"))
+    assert 'method="post" action="/children/search"' in form
+    page = text(browser.post("/children/search", {"national_id": "1234567890121"}))
+    assert 'data-child="c-1"' in page and "สมใจ ใจดี" in page and "พระนคร" in page
+    assert "1234567890121" not in page  # not echoed back
+    assert calls(referral, "search_children")[-1][2] == {"national_id": "1234567890121"}
+    page = text(browser.post("/children/search", {"name": "สมใจ", "birth_date": "2024-03-15"}))
+    assert 'data-child="c-1"' in page
+    assert 'id="search-empty"' in text(browser.post("/children/search", {"name": "ไม่มี"}))
+    entries = audit_log(store, action="child.search")
+    assert len(entries) == 3
+    by_nid = next(e for e in entries if e["detail"]["by"] == ["national_id"])
+    assert by_nid["detail"]["child_ids"] == ["c-1"] and by_nid["outcome"] == "ok"
+    assert "1234567890121" not in str(entries) and "สมใจ" not in str(entries)
+    searched = len(calls(referral, "search_children"))
+    assert browser.get("/children/search?national_id=1234567890121").status_code == 200  # the form only
+    assert len(calls(referral, "search_children")) == searched  # a query in a URL searches nothing
+
+
+def test_operators_and_forged_posts_get_no_search(browser, referral):
+    browser.sign_in("ops.niran")
+    assert browser.post("/children/search", {"name": "สมใจ"}).status_code == 403
+    browser.sign_in("hc.somsri")
+    assert browser.post("/children/search", {"name": "สมใจ", "csrf_token": "forged"}).status_code == 403
+    assert not calls(referral, "search_children")
