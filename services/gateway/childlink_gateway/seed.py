@@ -39,9 +39,9 @@ DEMO_USERS = (
      "department": "health", "facility": None, "district": None},
     {"username": "reg.suda", "display_name": "สุดา (นายทะเบียนเด็ก สำนักอนามัย)", "role": "registrar",
      "department": "health", "facility": None, "district": None},
-    {"username": "ops.niran", "display_name": "นิรันดร์ (operator)", "role": "operator",
+    {"username": "ops.niran", "display_name": "นิรันดร์ (ผู้ดูแลระบบ)", "role": "operator",
      "department": None, "facility": None, "district": None},
-    {"username": "audit.ratana", "display_name": "รัตนา (auditor)", "role": "auditor",
+    {"username": "audit.ratana", "display_name": "รัตนา (ผู้ตรวจสอบ)", "role": "auditor",
      "department": None, "facility": None, "district": None},
 )
 
