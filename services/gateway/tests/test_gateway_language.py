@@ -8,7 +8,13 @@ import time
 
 import pytest
 from childlink_common.testing.events import child, event
-from childlink_gateway.fake_referral import FakeReferral, sample_child, sample_record, sample_referral, sample_review
+from childlink_gateway.fake_referral import (
+    FakeReferral,
+    sample_child,
+    sample_record,
+    sample_referral,
+    sample_review,
+)
 from childlink_gateway.operations.pages import OperatorConsole
 from childlink_gateway.seed import DEMO_USERS
 from childlink_gateway.testing import Browser
