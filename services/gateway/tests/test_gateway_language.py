@@ -1,13 +1,12 @@
 """Every page in one language: a Thai page shows no English words, an English page no Thai, outside
 codes (ids, facility and event codes, acronyms such as DSPM or ICD-10) and proper names from the data."""
 
-import html as htmllib
 import json
-import re
 import time
 
 import pytest
 from childlink_common.testing.events import child, event
+from childlink_gateway import language_check
 from childlink_gateway.fake_referral import (
     FakeReferral,
     sample_child,
@@ -25,22 +24,9 @@ from childlink_monitor.testing import InProcessMonitor, RecordingReplayer
 from werkzeug.test import Client
 from werkzeug.wrappers import Request
 
-THAI = re.compile(r"[\u0E00-\u0E7F]+")
-# Proper names and codes kept as they are in both languages.
-KEPT = {"childlink", "DSPM", "TEDA4I", "EPI", "ICD", "WHO", "e-Refer", "RabbitMQ", "JSON", "FHIR", "BCG", "HBV",
-        "DTP", "OPV", "IPV", "MMR", "JE", "LAJE", "HPV", "Td", "DTP-HB-Hib", "Hib", "BE", "CE", "OK", "z",
-        "English", "ไทย", "Prometheus"}  # the language switch names each language in itself
 STAFF_PAGES = ("/referrals", "/referrals/r-1", "/children/c-1", "/children/c-1?reason=care", "/children/search",
                "/identity/reviews", "/identity/reviews/ir-1", "/audit", "/no-such-page")
 OPERATOR_PAGES = ("/operator", "/operator/dead-letters", "/operator/flows/health", "/operator/alerts")
-
-
-def visible_text(page):
-    """The page's words: not scripts or drawings, nor what it marks as a code (<code>, <pre>, class="code")."""
-    page = re.sub(r"(?s)<(script|style|svg|code|pre)\b.*?</\1>", " ", page)
-    page = re.sub(r'(?s)<(\w+)\b[^>]*class="(?:[^"]* )?code(?: [^"]*)?"[^>]*>[^<]*</\1>', " ", page)
-    page = re.sub(r"(?s)<[^>]+>", " ", page)
-    return htmllib.unescape(page)
 
 
 def data_strings():
@@ -58,27 +44,11 @@ def data_strings():
             values.add(value)
     walk([sample_child(), sample_child("c-2"), sample_referral(), sample_review(), DEMO_USERS,
           sample_record("local:social:CDC-1001-001:S7", given_name="ด.ญ.สมใจ", family_name="ใจดี")])
-    return sorted((v for v in values if len(v) >= 3), key=len, reverse=True)
-
-
-def english_words(text):
-    """Words of Latin letters that are neither codes nor kept names."""
-    words = []
-    for chunk in text.split():
-        chunk = chunk.strip("()[]{},;:!?\"'«»·…→←")
-        if not chunk or chunk in KEPT or re.search(r"[0-9._@/=#<>-]", chunk) or chunk.isupper():
-            continue
-        words += re.findall(r"[A-Za-z]{2,}", chunk)
-    return words
+    return values
 
 
 def foreign(page, lang):
-    text = visible_text(page)
-    for value in data_strings():
-        text = text.replace(value, " ")
-    if lang == "th":
-        return english_words(text)
-    return [word for word in THAI.findall(text) if word not in KEPT]
+    return language_check.foreign(page, lang, data_strings())
 
 
 @pytest.fixture
