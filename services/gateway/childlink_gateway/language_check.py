@@ -9,7 +9,7 @@ THAI = re.compile(r"[\u0E00-\u0E7F]+")
 # Proper names and codes kept as they are in both languages; the language switch names each language in itself.
 KEPT = frozenset({"childlink", "DSPM", "TEDA4I", "EPI", "ICD", "WHO", "e-Refer", "RabbitMQ", "JSON", "FHIR", "BCG",
                   "HBV", "DTP", "OPV", "IPV", "MMR", "JE", "LAJE", "HPV", "Td", "DTP-HB-Hib", "Hib", "BE", "CE",
-                  "OK", "z", "English", "ไทย", "Prometheus"})
+                  "OK", "z", "DTwP", "English", "ไทย", "Prometheus"})
 
 
 def visible_text(page):
