@@ -9,11 +9,12 @@ RUN := $(UV) run --frozen --no-sync
 N ?= 20
 PYTEST_ARGS ?=
 
-.PHONY: help install system-packages broker run up stop down status simulate test test-fast lint contracts clean bench-identity bench reliability bench-monitor dedup import-43 fhir-export
+.PHONY: help install system-packages broker run up stop down status users demo simulate test test-fast lint contracts clean bench-identity bench reliability bench-monitor dedup import-43 fhir-export
 
 help:
 	@echo "make run       install, start RabbitMQ if needed, start every service, simulate $(N) children, print URLs"
 	@echo "make stop      stop the services started by make run"
+	@echo "make users     (re)set every demo staff user's password to the local demo password, and list them"
 	@echo "make test      install and run every test (unit, contract, storage on SQLite and MongoDB-wire, e2e)"
 	@echo "make simulate N=200   drive the running ingest APIs with N simulated children"
 	@echo "make contracts regenerate contracts/generated (AsyncAPI, JSON Schemas)"
@@ -42,8 +43,11 @@ system-packages:
 
 run: install broker up
 	$(RUN) python -m childlink_tools.simulator --children $(N)
+	$(RUN) python -m childlink_tools.demo
 	@echo
 	@echo "childlink is running (embedded store: var/data; logs: var/log). Open:"
+	@echo "  staff pages                 http://127.0.0.1:8100/   (users: hc.somsri, hosp.anan, cdc.malee, school.pim, sw.kanya,"
+	@echo "                              district.wichai, health.dept, reg.suda, ops.niran, audit.ratana; password childlink-demo; make users)"
 	@echo "  RabbitMQ console            http://127.0.0.1:15672  (guest/guest)"
 	@echo "  health ingest               http://127.0.0.1:8103/health   (POST /v1/events, X-API-Key: dev-health-key)"
 	@echo "  referral timelines          http://127.0.0.1:8105/health   (GET /v1/children/<id>/timeline, X-API-Key: dev-staff-key)"
@@ -57,7 +61,13 @@ stop down:
 	@test -x $(UV) && $(RUN) python -m childlink_common.launcher down || true
 
 status:
-	$(RUN) python -m childlink_common.launcher status
+	@$(RUN) python -m childlink_common.launcher status
+
+users: install
+	$(RUN) python -m childlink_gateway.seed --local
+
+demo: install
+	$(RUN) python -m childlink_tools.demo
 
 simulate:
 	$(RUN) python -m childlink_tools.simulator --children $(N)

@@ -36,12 +36,12 @@ APP_SERVICES = {
     "health": 8103,
     "medical": 8104,
     "referral": 8105,
+    "monitor": 8106,
 }
 ONE_SHOT_JOBS = {"simulator"}  # run to completion under a profile: nothing to health-check
 # Users no compose service logs in as (dev-only passwords listed in deploy/rabbitmq/README.md).
 OTHER_DEV_PASSWORDS = {
     "gateway": "dev-only-gateway",
-    "monitor": "dev-only-monitor",
     "keda": "dev-only-keda",
     "admin": "dev-only-admin",
 }
@@ -288,6 +288,10 @@ def test_app_services_log_in_as_their_own_broker_user_and_use_the_replica_set(se
         mongo = urlsplit(env["MONGO_URI"])
         assert mongo.scheme == "mongodb" and mongo.hostname == "mongo", name
         assert parse_qs(mongo.query).get("replicaSet") == ["rs0"], name
+        if name == "monitor":  # no API of its own to key: its overview holds no child data
+            assert env["MANAGEMENT_URL"].startswith("http://monitor:") and "@rabbitmq:15672" in env["MANAGEMENT_URL"]
+            assert set(env["MONITOR_HEALTH_URLS"].replace("=", ",").split(",")[::2]) == set(APP_SERVICES) - {name}
+            continue
         keys_var = "REFERRAL_API_KEYS" if name == "referral" else f"{name.upper()}_API_KEYS"
         assert env.get(keys_var), f"{name}: {keys_var} not set"
 

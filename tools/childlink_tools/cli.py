@@ -3,14 +3,20 @@
     childlink-send --department health --url http://127.0.0.1:8103 --api-key dev-health-key events.jsonl
 
 Lines written by `childlink-simulate --dry-run` carry their department; those of other departments are
-skipped, so one simulator file can feed all four departments in turn. Exit status: 0 all taken,
-1 some events rejected, 2 nothing could be sent (bad input, wrong key, service unreachable).
+skipped, so one simulator file can feed all four departments in turn.
+
+All or nothing, like one batch of the API: every event of the input is checked against the contracts
+before anything is sent, and when one is invalid nothing is sent (each bad one is named by its line).
+Should the service still refuse a batch, that batch is stored nowhere and the batches after it are not
+sent. `--keep-going` sends the valid events of a file that has invalid ones (and resends the rest of a
+refused batch). Exit status: 0 all taken, 1 some events rejected (or, without --keep-going, the file
+refused), 2 nothing could be sent (unreadable input, wrong key, service unreachable).
 """
 
 import argparse
 import sys
 
-from childlink_contracts import INGEST_DEPARTMENTS
+from childlink_contracts import INGEST_DEPARTMENTS, ContractError, validate_event
 
 from .departments import default_api_key, default_url
 from .eventfiles import EventFileError, read_events
@@ -27,6 +33,8 @@ def parse_args(argv):
     parser.add_argument("--concurrency", type=int, default=1, help="requests in flight (default 1)")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--keep-going", action="store_true",
+                        help="send the valid events even when some are invalid (default: all or nothing)")
     args = parser.parse_args(argv)
     if not 1 <= args.batch_size <= MAX_BATCH or args.concurrency < 1:
         parser.error(f"--batch-size must be 1 to {MAX_BATCH}, --concurrency at least 1")
@@ -50,6 +58,18 @@ def load(files, department):
     return outgoing, skipped
 
 
+def invalid_events(outgoing):
+    """["<where>: <field>: <message>"] for every event that breaks its contract (or repeats an id in the input
+    with other content); empty when the whole input may go."""
+    problems = []
+    for item in outgoing:
+        try:
+            validate_event(item.event, item.department)
+        except ContractError as exc:
+            problems += [f"{item.where}: {path}: {' '.join(msgs)}" for path, msgs in sorted(exc.errors.items())]
+    return problems
+
+
 def main(argv=None):
     args = parse_args(argv)
     try:
@@ -62,11 +82,19 @@ def main(argv=None):
     if not outgoing:
         print("childlink-send: no events to send", file=sys.stderr)
         return 2
+    problems = invalid_events(outgoing)
+    if problems and not args.keep_going:
+        print(f"childlink-send: nothing sent: {len(problems)} problem(s) in the input "
+              "(--keep-going sends the valid events):", file=sys.stderr)
+        for problem in problems[:50]:
+            print(f"  {problem}", file=sys.stderr)
+        print(f"{len(outgoing)} events, none sent; first problem: {problems[0]}")
+        return 1
     sender = Sender(
         {args.department: (args.url or default_url(args.department),
                            args.api_key or default_api_key(args.department))},
         batch_size=args.batch_size, concurrency=args.concurrency, timeout=args.timeout,
-        progress=not args.no_progress,
+        progress=not args.no_progress, keep_going=args.keep_going,
     )
     tallies = sender.send(outgoing)
     print(format_summary(tallies))

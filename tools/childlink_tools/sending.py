@@ -6,7 +6,9 @@ batches go out in order of their first event, `concurrency` at a time.
 A batch never holds the same event_id twice (the service rejects such a batch whole), so a resent
 duplicate always travels in a later request, as it would from a real department system. When the
 service rejects a batch (422), the events it named are counted as rejected and the rest of the batch
-is sent once more on its own, since the service stored none of it.
+is sent once more on its own, since the service stored none of it (`keep_going`, the simulator's way);
+without `keep_going` (childlink-send's default) the whole batch counts as rejected and no later batch
+of that department is sent.
 """
 
 import threading
@@ -89,7 +91,7 @@ class RateLimiter:
 
 class Sender:
     def __init__(self, endpoints, batch_size=50, concurrency=4, rate=None, timeout=10.0,
-                 progress=True, client_factory=IngestClient):
+                 progress=True, client_factory=IngestClient, keep_going=True):
         """`endpoints`: {department: (base_url, api_key)}."""
         self.endpoints = endpoints
         self.batch_size = batch_size
@@ -98,6 +100,7 @@ class Sender:
         self.timeout = timeout
         self.progress = progress
         self.client_factory = client_factory
+        self.keep_going = keep_going
         self._local = threading.local()
         self._clients = []  # every thread's clients, closed when sending is done
         self._lock = threading.Lock()
@@ -166,7 +169,10 @@ class Sender:
 
     def _count_rejection(self, batch, tally, exc, retrying):
         named = exc.errors_by_index()
-        resend = [] if retrying or not named else [
+        if not self.keep_going:
+            with self._lock:
+                self._stopped.add(batch.department)
+        resend = [] if retrying or not named or not self.keep_going else [
             item for index, item in enumerate(batch.items) if index not in named
         ]
         with self._lock:

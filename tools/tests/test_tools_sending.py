@@ -93,6 +93,30 @@ def test_childlink_send_points_at_the_line_of_a_bad_event(fake_ingest, small, tm
                      str(path)])
     out = capsys.readouterr().out
     assert code == 1 and f"{path} item 2: version: unknown version 9" in out
+    assert not fake_ingest.stored and not fake_ingest.requests  # all or nothing, like one API batch
+
+
+def test_childlink_send_with_keep_going_sends_the_valid_events_of_a_file_with_a_bad_one(
+        fake_ingest, small, tmp_path, capsys):
+    events = [e for d, e in small.events if d == "education"][:3]
+    events[1] = {**events[1], "version": 9}
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(events), encoding="utf-8")
+    code = cli.main(["--department", "education", "--url", fake_ingest.url("education"), "--no-progress",
+                     "--keep-going", str(path)])
+    assert code == 1 and f"{path} item 2: version: unknown version 9" in capsys.readouterr().out
+    assert set(fake_ingest.stored) == {("education", events[0]["event_id"]), ("education", events[2]["event_id"])}
+
+
+def test_childlink_send_sends_no_later_batch_once_the_service_refuses_one(fake_ingest, small, tmp_path, capsys):
+    events = [e for d, e in small.events if d == "health"][:6]
+    path = tmp_path / "events.jsonl"
+    path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events), encoding="utf-8")
+    fake_ingest.answer_next(422, {"error": "invalid_events", "errors": {"0": {"payload": ["refused"]}}})
+    code = cli.main(["--department", "health", "--url", fake_ingest.url("health"), "--no-progress",
+                     "--batch-size", "2", str(path)])
+    capsys.readouterr()
+    assert code != 0 and not fake_ingest.stored and len(fake_ingest.requests) == 1
 
 
 def test_simulator_dry_run_writes_the_events_and_childlink_send_takes_its_own(fake_ingest, tmp_path, capsys):

@@ -20,7 +20,8 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
-from . import audit, charts, dates, pages, referral_words, roles
+from . import audit, charts, child_search_page, dates, pages, referral_words, roles
+from .districts import district_name
 from .i18n import LANGUAGES, Translator
 from .referral_client import ReferralClient
 from .security import COOKIE_NAME, ERAS, LoginThrottle, csrf_ok, safe_next
@@ -80,6 +81,7 @@ class GatewayApp:
         self.env = templates()
         self.css = (resources.files("childlink_gateway") / "static" / "app.css").read_bytes()
         self.css_version = hashlib.sha256(self.css).hexdigest()[:12]
+        self.favicon = (resources.files("childlink_gateway") / "static" / "favicon.svg").read_bytes()
         self.url_map = Map([
             Rule("/", endpoint="home", methods=["GET"]),
             Rule("/signin", endpoint="signin", methods=["GET", "POST"]),
@@ -88,6 +90,7 @@ class GatewayApp:
             Rule("/referrals", endpoint="inbox", methods=["GET"]),
             Rule("/referrals/<referral_id>", endpoint="referral", methods=["GET"]),
             Rule("/referrals/<referral_id>/act", endpoint="act", methods=["POST"]),
+            Rule("/children/search", endpoint="child_search", methods=["GET", "POST"]),
             Rule("/children/<child_id>", endpoint="child", methods=["GET"]),
             Rule("/identity/reviews", endpoint="identity_reviews", methods=["GET"]),
             Rule("/identity/reviews/<review_id>", endpoint="identity_review", methods=["GET"]),
@@ -95,6 +98,7 @@ class GatewayApp:
             Rule("/identity/merges/<merge_id>/undo", endpoint="identity_undo", methods=["POST"]),
             Rule("/audit", endpoint="audit_log", methods=["GET"]),
             Rule("/static/app.css", endpoint="css", methods=["GET"]),
+            Rule("/favicon.ico", endpoint="favicon", methods=["GET"]),
         ], strict_slashes=False)
 
     # --- the one entry point ------------------------------------------------------------------------
@@ -154,7 +158,7 @@ class GatewayApp:
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Referrer-Policy"] = "same-origin"
-        if endpoint != "css":
+        if endpoint not in ("css", "favicon"):
             response.headers["Cache-Control"] = "no-store"
 
     @staticmethod
@@ -172,7 +176,8 @@ class GatewayApp:
             _=ctx.t, t=ctx.t, lang=lang, era=era, user=ctx.user, csrf=ctx.session["csrf"],
             here=here or "/", css_version=self.css_version, roles=roles, short=short_id,
             d=lambda v: dates.format_date(v, lang, era), dt=lambda v: dates.format_datetime(v, lang, era),
-            words=referral_words, **values)
+            words=referral_words, district=lambda code: district_name(code, lang),
+            age_of=lambda birth: dates.age_text(dates.age_in_months(birth, dates.today()), lang), **values)
         return Response(html, status=status, mimetype="text/html")
 
     def error_page(self, ctx, status, message_key, detail=None, **params):
@@ -208,6 +213,12 @@ class GatewayApp:
         response.headers["Cache-Control"] = "public, max-age=86400"
         response.set_etag(self.css_version)
         return response.make_conditional(ctx.request)
+
+    def page_favicon(self, ctx):
+        """Browsers ask for /favicon.ico on every site; an SVG answers it (every current browser draws one)."""
+        response = Response(self.favicon, mimetype="image/svg+xml")
+        response.headers["Cache-Control"] = "public, max-age=86400"
+        return response
 
     def page_home(self, ctx):
         if ctx.user is None:
@@ -380,6 +391,9 @@ class GatewayApp:
             return redirect(f"/referrals/{referral_id}?done={action}", 303)
         error = answer["error"]
         return self._referral_page(ctx, referral_id, status=ERROR_STATUS.get(error.get("code"), 400), error=error)
+
+    def page_child_search(self, ctx):
+        return child_search_page.handle(self, ctx)
 
     def page_child(self, ctx, child_id):
         if ctx.user is None:

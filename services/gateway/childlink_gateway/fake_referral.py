@@ -215,7 +215,21 @@ class FakeReferral:
         sides = self._sides(viewer, referral)
         allowed = [action for action, (starts, _, who) in TRANSITIONS.items()
                    if referral["status"] in starts and sides.intersection(who)]
-        return {**copy.deepcopy(referral), "allowed_actions": allowed}
+        return {**copy.deepcopy(referral), "allowed_actions": allowed,
+                "child": self._child_summary(viewer, referral["child_id"])}
+
+    def _child_summary(self, viewer, child_id):
+        """What the referral service adds to each referral (referral_children): name, birth date, district."""
+        child = self.children.get(child_id)
+        if child is None:
+            return None
+        consent = child.get("consent") or {"shared": True}
+        if not consent.get("shared", True) and viewer.get("department") not in consent.get("refused_by", []):
+            return {"withheld": True}
+        profile = child.get("profile") or {}
+        name = " ".join(p for p in (profile.get("given_name"), profile.get("family_name")) if p)
+        return {"name": name or None, "birth_date": profile.get("birth_date"),
+                "district_code": profile.get("district_code")}
 
     # --- the interface -------------------------------------------------------------------------------
 
@@ -284,6 +298,27 @@ class FakeReferral:
         if action == "reject":
             referral["reject_reason"] = fields["reason"]
         return {"ok": True, "referral": self._for_viewer(viewer, referral)}
+
+    def search_children(self, viewer, query):
+        """By national ID, or name words and/or birth date over the children's profiles (as referral does)."""
+        self.calls.append(("search_children", viewer, query))
+        if viewer.get("role") in ("operator", "auditor"):
+            return refused("forbidden", "no child data for this role")
+        if not query:
+            return refused("invalid", "give a national_id, or a name and/or a birth_date", "name")
+        items = []
+        for child_id, child in self.children.items():
+            profile = child.get("profile") or {}
+            name = " ".join(p for p in (profile.get("given_name"), profile.get("family_name")) if p)
+            if query.get("national_id") and query["national_id"] != profile.get("national_id"):
+                continue
+            if query.get("birth_date") and query["birth_date"] != profile.get("birth_date"):
+                continue
+            if query.get("name") and not all(word in name for word in query["name"].split()):
+                continue
+            items.append({"child_id": child_id, "name": name, "birth_date": profile.get("birth_date"),
+                          "district_code": profile.get("district_code")})
+        return {"ok": True, "items": items, "more": False}
 
     def child_page(self, viewer, child_id):
         self.calls.append(("child_page", viewer, child_id))

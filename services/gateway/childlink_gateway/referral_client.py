@@ -23,6 +23,9 @@ class ReferralClient(RpcClient):
     def child_page(self, viewer, child_id):
         return self._call("child_page", viewer, child_id)
 
+    def search_children(self, viewer, query):
+        return self._call("search_children", viewer, query)
+
     # --- identity resolution (registrar) ---------------------------------------------------------------
     # The referral service takes identity calls only with a signed assertion of the signed-in user
     # (childlink_referral.identity_callers); `assertion_key` None (unit tests with the fake) sends none.

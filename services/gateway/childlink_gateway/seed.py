@@ -2,9 +2,13 @@
 
     python -m childlink_gateway.seed                     # create the missing ones
     python -m childlink_gateway.seed --reset-passwords   # give every demo user a new password
+    python -m childlink_gateway.seed --local             # `make run`/`make users`: every demo user gets
+                                                         # the local demo password, printed
 
-Passwords: GATEWAY_DEMO_PASSWORD when set (every demo user gets it); otherwise a random password per
-user, printed once, when the user is created or reset. Existing users are never changed otherwise.
+Passwords: GATEWAY_DEMO_PASSWORD when set (every demo user gets it); with --local (this machine's
+`make run`, never a deployment) LOCAL_DEMO_PASSWORD unless GATEWAY_DEMO_PASSWORD says otherwise, so a
+newcomer can sign in from the README; otherwise a random password per user, printed once, when the user
+is created or reset. Existing users are never changed otherwise.
 """
 
 import argparse
@@ -16,6 +20,8 @@ from .audit import utc_now
 from .security import Passwords
 from .sessions import change_password
 from .store import open_store
+
+LOCAL_DEMO_PASSWORD = "childlink-demo"  # documented in README; local `make run` only
 
 DEMO_USERS = (
     {"username": "hc.somsri", "display_name": "สมศรี (ศบส. 1 พระนคร)", "role": "health_centre_staff",
@@ -34,9 +40,9 @@ DEMO_USERS = (
      "department": "health", "facility": None, "district": None},
     {"username": "reg.suda", "display_name": "สุดา (นายทะเบียนเด็ก สำนักอนามัย)", "role": "registrar",
      "department": "health", "facility": None, "district": None},
-    {"username": "ops.niran", "display_name": "นิรันดร์ (operator)", "role": "operator",
+    {"username": "ops.niran", "display_name": "นิรันดร์ (ผู้ดูแลระบบ)", "role": "operator",
      "department": None, "facility": None, "district": None},
-    {"username": "audit.ratana", "display_name": "รัตนา (auditor)", "role": "auditor",
+    {"username": "audit.ratana", "display_name": "รัตนา (ผู้ตรวจสอบ)", "role": "auditor",
      "department": None, "facility": None, "district": None},
 )
 
@@ -67,8 +73,13 @@ def seed(store, passwords, users=DEMO_USERS, password=None, reset=False):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reset-passwords", action="store_true", help="give every demo user a new password")
+    parser.add_argument("--local", action="store_true",
+                        help=f"this machine's demo: every demo user's password set to {LOCAL_DEMO_PASSWORD!r} "
+                             "(or GATEWAY_DEMO_PASSWORD)")
     args = parser.parse_args(argv)
     from_env = os.environ.get("GATEWAY_DEMO_PASSWORD") or None
+    if args.local:
+        return _local(from_env or LOCAL_DEMO_PASSWORD)
     store = open_store()
     try:
         results = seed(store, Passwords(), password=from_env, reset=args.reset_passwords)
@@ -85,6 +96,19 @@ def main(argv=None):
         print(f"  {name:16} {roles[name]:20} {shown}")
     if not from_env:
         print("  these passwords are shown only now; set GATEWAY_DEMO_PASSWORD to choose one instead")
+    return 0
+
+
+def _local(password):
+    store = open_store()
+    try:
+        seed(store, Passwords(), password=password, reset=True)
+    finally:
+        store.close()
+    print(f"gateway demo users (sign in at /signin, password for each: {password}):")
+    for spec in DEMO_USERS:
+        print(f"  {spec['username']:16} {spec['role']:20} {spec['display_name']}")
+    print("  reset them to this password any time with: make users")
     return 0
 
 

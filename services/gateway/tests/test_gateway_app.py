@@ -1,5 +1,6 @@
 """The staff pages end to end in one process: real app, real SQLite store, the fake referral service."""
 
+import datetime as dt
 import re
 
 import pytest
@@ -372,3 +373,69 @@ def test_pages_render_well_under_100_ms(browser):
             durations.append(float(re.search(r"total;dur=([\d.]+)", header).group(1)))
         timings[path] = min(durations)
     assert all(ms < 100 for ms in timings.values()), timings
+
+
+def test_the_favicon_is_served_to_anyone_and_cached(browser):
+    icon = browser.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml" and b"<svg" in icon.data
+    assert "max-age" in icon.headers["Cache-Control"]
+    browser.sign_in("hc.somsri")
+    assert 'rel="icon" href="/favicon.ico"' in browser.get("/referrals").get_data(as_text=True)
+
+
+def test_the_inbox_names_the_child_with_age_and_district_in_the_viewers_language(browser, referral, monkeypatch):
+    from childlink_gateway import dates
+
+    monkeypatch.setattr(dates, "today", lambda: dt.date(2026, 12, 7))
+    browser.sign_in("hosp.anan")
+    page = text(browser.get("/referrals"))
+    assert '<span class="child-name">สมใจ ใจดี</span>' in page
+    assert "2 ปี 8 เดือน" in page and "พระนคร" in page and ">1001<" not in page
+    browser.post("/prefs", {"lang": "en", "next": "/referrals"})
+    page = text(browser.get("/referrals"))
+    assert "2 y 8 m" in page and "Phra Nakhon" in page and "พระนคร" not in page
+
+
+def test_the_inbox_withholds_a_name_the_child_page_would_hide(app):
+    referral = FakeReferral(children=[sample_child(consent_shared=False)])
+    browser = Browser(app, referral)
+    browser.sign_in("hosp.anan")
+    page = text(browser.get("/referrals"))
+    assert "สมใจ" not in page and "ไม่แสดงชื่อ" in page
+
+
+def test_a_child_page_is_titled_with_the_childs_name_and_district_name(browser):
+    browser.sign_in("hosp.anan")
+    page = text(browser.get("/children/c-1?reason=care"))
+    assert "<title>สมใจ ใจดี ·" in page and "<h1>สมใจ ใจดี" in page
+    assert 'id="child-district">พระนคร' in page
+
+
+def test_staff_find_a_child_by_a_posted_name_birth_date_or_national_id_and_the_search_is_audited(
+        browser, referral, store):
+    browser.sign_in("hc.somsri")
+    form = text(browser.get("/children/search"))
+    assert 'method="post" action="/children/search"' in form
+    page = text(browser.post("/children/search", {"national_id": "1234567890121"}))
+    assert 'data-child="c-1"' in page and "สมใจ ใจดี" in page and "พระนคร" in page
+    assert "1234567890121" not in page  # not echoed back
+    assert calls(referral, "search_children")[-1][2] == {"national_id": "1234567890121"}
+    page = text(browser.post("/children/search", {"name": "สมใจ", "birth_date": "2024-03-15"}))
+    assert 'data-child="c-1"' in page
+    assert 'id="search-empty"' in text(browser.post("/children/search", {"name": "ไม่มี"}))
+    entries = audit_log(store, action="child.search")
+    assert len(entries) == 3
+    by_nid = next(e for e in entries if e["detail"]["by"] == ["national_id"])
+    assert by_nid["detail"]["child_ids"] == ["c-1"] and by_nid["outcome"] == "ok"
+    assert "1234567890121" not in str(entries) and "สมใจ" not in str(entries)
+    searched = len(calls(referral, "search_children"))
+    assert browser.get("/children/search?national_id=1234567890121").status_code == 200  # the form only
+    assert len(calls(referral, "search_children")) == searched  # a query in a URL searches nothing
+
+
+def test_operators_and_forged_posts_get_no_search(browser, referral):
+    browser.sign_in("ops.niran")
+    assert browser.post("/children/search", {"name": "สมใจ"}).status_code == 403
+    browser.sign_in("hc.somsri")
+    assert browser.post("/children/search", {"name": "สมใจ", "csrf_token": "forged"}).status_code == 403
+    assert not calls(referral, "search_children")

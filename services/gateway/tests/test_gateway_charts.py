@@ -72,3 +72,21 @@ def test_the_svg_carries_no_script_and_escapes_its_text():
     markup = str(render(growth, Translator("en"), '<script>alert("x")</script>'))
     assert "<script" not in markup and "&lt;script&gt;" in markup
     assert not re.search(r"\son\w+=", markup)
+
+
+def test_operator_chart_ticks_are_round_numbers_and_whole_for_counts():
+    import re
+
+    from childlink_gateway.operations.charts import chart, nice_ticks
+
+    assert nice_ticks(424.5) == [0, 100, 200, 300, 400, 500]
+    assert nice_ticks(1, integer=True) == [0, 1]
+    assert nice_ticks(3, integer=True) == [0, 1, 2, 3]
+    assert nice_ticks(0.9) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert all(float(t).is_integer() for t in nice_ticks(7, integer=True))
+    svg = str(chart([("seen", "seen", [12, 424, 301], "bar")], end_iso="2026-12-07T10:00:00Z", bucket_minutes=5,
+                    title="flow"))
+    assert re.findall(r'class="tick"[^>]*>([^<]+)<', svg) == ["100", "200", "300", "400", "500"]
+    outbox = str(chart([("outbox_backlog", "outbox", [0, 1, 0], "line")], end_iso="2026-12-07T10:00:00Z",
+                       bucket_minutes=5, title="outbox"))
+    assert re.findall(r'class="tick"[^>]*>([^<]+)<', outbox) == ["1"]

@@ -70,3 +70,27 @@ def test_the_command_prints_new_passwords_once_and_is_idempotent(tmp_path, monke
     assert "present already" in second and "audit.ratana" not in second
     command.main(["--reset-passwords"])
     assert "hc.somsri" in capsys.readouterr().out
+
+
+def test_local_mode_gives_every_demo_user_the_documented_password_even_after_a_random_one(
+        tmp_path, monkeypatch, capsys, passwords):
+    """`make run` / `make users`: a newcomer signs in with the README's password, whatever an earlier run set."""
+    from childlink_gateway import seed as command
+
+    monkeypatch.setenv("CHILDLINK_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("MONGO_URI", raising=False)
+    monkeypatch.delenv("GATEWAY_DEMO_PASSWORD", raising=False)
+    monkeypatch.setattr(command, "Passwords", lambda: passwords)
+    command.main([])  # random passwords first
+    capsys.readouterr()
+    command.main(["--local"])
+    out = capsys.readouterr().out
+    assert command.LOCAL_DEMO_PASSWORD in out and "make users" in out
+    assert all(spec["username"] in out for spec in DEMO_USERS)
+    store = SqliteGatewayStore(tmp_path / "gateway.sqlite3")
+    try:
+        for spec in DEMO_USERS:
+            user = store.user_by_username(spec["username"])
+            assert passwords.verify(user["password_hash"], command.LOCAL_DEMO_PASSWORD), spec["username"]
+    finally:
+        store.close()

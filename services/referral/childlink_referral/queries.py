@@ -3,6 +3,7 @@
 from .access import can_see_referral, check_viewer, referral_scope
 from .lifecycle import OPEN, STATUSES, Refusal
 from .reasons import REASONS
+from .referral_children import with_children
 from .timeline import with_status
 from .times import iso
 from .workflow import present
@@ -106,7 +107,7 @@ def list_referrals(store, viewer, filters, page, page_size, now):
         return refusal.answer()
     total, items = store.find_referrals(groups, (page - 1) * page_size, page_size)
     return {"ok": True, "total": total, "page": page, "page_size": page_size,
-            "items": [present(r, viewer, now) for r in items]}
+            "items": with_children(store, viewer, [present(r, viewer, now) for r in items])}
 
 
 def get_referral(store, viewer, referral_id, now):
@@ -121,4 +122,4 @@ def get_referral(store, viewer, referral_id, now):
             raise Refusal("forbidden", "this referral is not to or from your place of work")
     except Refusal as refusal:
         return refusal.answer()
-    return {"ok": True, "referral": present(referral, viewer, now)}
+    return {"ok": True, "referral": with_children(store, viewer, [present(referral, viewer, now)])[0]}

@@ -23,6 +23,7 @@ from nameko.web.handlers import http
 
 from . import child_page as pages
 from . import identity_views, queries
+from .child_search import search_children
 from .events import check_delivered
 from .fhir.http import everything_response as fhir_everything
 from .http_audit import HttpAudit
@@ -30,6 +31,7 @@ from .identity import KnownRecords
 from .identity_callers import caller, rpc_caller
 from .intake import take_in
 from .linking import Linking, check_identity_delivered
+from .referral_api import ReferralApi
 from .store import open_store
 from .times import utc_now
 from .workflow import Referrals
@@ -182,6 +184,10 @@ class ReferralService:
     def child_page(self, viewer, child_id):
         return pages.child_page(self.store, viewer, child_id, utc_now())
 
+    @rpc
+    def search_children(self, viewer, query):
+        return search_children(self.store, viewer, query)
+
     # --- identity: the review queue and merges (registrar) -------------------------------------------
 
     @rpc
@@ -326,6 +332,20 @@ class ReferralService:
             return answer(problem(400, "malformed_json", "body is not a JSON object"))
         return identity_answer(self.backend.linking.undo(reviewer, merge_id, body.get("reason"),
                                                          body.get("expected_version")))
+
+    # --- the referral API for department systems (referral_api, docs/referral-api.openapi.yaml) ---------
+
+    @http("GET", "/v1/referrals")
+    def http_list_referrals(self, request):
+        return ReferralApi(self.store, self.backend.referrals).handle(request)
+
+    @http("GET", "/v1/referrals/<string:referral_id>")
+    def http_get_referral(self, request, referral_id):
+        return ReferralApi(self.store, self.backend.referrals).handle(request)
+
+    @http("POST", "/v1/referrals/<string:referral_id>/actions")
+    def http_act_on_referral(self, request, referral_id):
+        return ReferralApi(self.store, self.backend.referrals).handle(request)
 
     @http("GET", "/metrics")
     def metrics_endpoint(self, request):

@@ -252,3 +252,21 @@ def test_consent_refused_hides_the_record_from_other_departments(world):
     inside = page(world, SOCIAL_WORKER, child_id)["child"]
     assert inside["consent"]["shared"] is True and inside["profile"]["given_name"] == "สมใจ"
     assert inside["timeline"] and [r["reason"] for r in inside["referrals"]] == ["social_follow_up"]
+
+
+def test_the_inbox_names_each_referrals_child_with_birth_date_and_district(city):
+    item = listed(city, HOSPITAL)["items"][0]
+    assert item["child"] == {"name": "สมใจ ใจดี", "birth_date": "2024-03-15", "district_code": "1001"}
+    referral = get_referral(city.store, HOSPITAL, item["referral_id"], city.clock.now)["referral"]
+    assert referral["child"]["name"] == "สมใจ ใจดี"
+
+
+def test_the_inbox_withholds_the_name_where_the_child_page_would(world):
+    kid = child(local_id="S-2")
+    world.send(event("social", "household.risk_assessed", subject=kid, payload={"risk_level": "high", "factors": []}),
+               screening({"fine_motor": "delayed"}, subject=kid),
+               consent("social", "refused", subject=kid, occurred_days_ago=3))
+    to_hospital = listed(world, HOSPITAL)["items"]
+    assert to_hospital and all(item["child"] == {"withheld": True} for item in to_hospital)
+    social = listed(world, SOCIAL_WORKER)["items"]
+    assert social and all(item["child"]["name"] == "สมใจ ใจดี" for item in social)

@@ -5,6 +5,7 @@ style and no script. Every text is escaped; the values are counts and times, nev
 """
 
 import datetime as dt
+import math
 
 from markupsafe import Markup, escape
 
@@ -55,6 +56,23 @@ def time_labels(end_iso, count, bucket_minutes, every):
     return out
 
 
+def nice_ticks(top, integer=False, most=5):
+    """Round tick values from 0 to at least `top`: steps of 1, 2 or 5 times a power of ten (whole numbers
+    only for counts), so an axis reads 0 100 200 300 400 500, never 106.1 212.2 318.4 424.5."""
+    top = max(float(top), 1.0 if integer else 1e-9)
+    raw = top / most
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw and not (integer and m == 2.5))
+    if integer:
+        step = max(1, round(step))
+    count = math.ceil(top / step - 1e-9)
+    return [round(step * i, 10) for i in range(count + 1)]
+
+
+def _tick_text(value):
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.10g}"
+
+
 def chart(series, *, end_iso, bucket_minutes, title, unit="", threshold=None, width=720, height=220,
           threshold_label=""):
     """series: [(name, label, values, "bar"|"line")]; bars side by side per bucket, lines over them."""
@@ -64,15 +82,17 @@ def chart(series, *, end_iso, bucket_minutes, title, unit="", threshold=None, wi
     if not count:
         return Markup("")
     numbers = [v for _, _, values, _ in series for v in values if v is not None]
-    top = max([*numbers, threshold or 0, 1])
+    integer = all(float(v).is_integer() for v in [*numbers, threshold or 0])
+    ticks = nice_ticks(max([*numbers, threshold or 0, 1 if integer else 0]) or 1, integer=integer)
+    top = ticks[-1]
     step = plot_w / count
     bar_series = [s for s in series if s[3] == "bar"]
     parts = [f'<rect x="{pad_l}" y="{pad_t}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#dde2ea"/>']
-    for frac in (0.25, 0.5, 0.75, 1.0):
-        y = pad_t + plot_h * (1 - frac)
+    for tick in ticks[1:]:
+        y = pad_t + plot_h * (1 - tick / top)
         parts.append(f'<line x1="{pad_l}" x2="{pad_l + plot_w}" y1="{_num(y)}" y2="{_num(y)}" stroke="#eef1f6"/>')
-        parts.append(f'<text x="{pad_l - 4}" y="{_num(y + 4)}" font-size="10" text-anchor="end" fill="#5d6675">'
-                     f'{escape(_num(top * frac))}</text>')
+        parts.append(f'<text class="tick" x="{pad_l - 4}" y="{_num(y + 4)}" font-size="10" text-anchor="end" '
+                     f'fill="#5d6675">{escape(_tick_text(tick))}</text>')
 
     def y_of(value):
         return pad_t + plot_h * (1 - (value / top))

@@ -27,6 +27,9 @@ class Layered:
             return self.base(key, **params)
         return text.format(**params) if params else text
 
+    def has(self, key):
+        return bool(self.messages.get(key) or self.fallback.get(key)) or self.base.has(key)
+
     def maybe(self, prefix, value):
         if value is None or value == "":
             return ""

@@ -31,7 +31,7 @@ from werkzeug.wrappers import Response
 
 from .. import audit
 from ..security import COOKIE_NAME
-from . import charts, sessions_page
+from . import charts, sessions_page, wording
 from .client import MonitorClient
 from .i18n import layered
 
@@ -120,6 +120,7 @@ class OperatorConsole:
         response = self.app.render(ctx, f"operator/{template}", status=status, charts=charts,
                                    ago=lambda s: charts.ago(s, ctx.t), duration=lambda s: charts.duration(s, ctx.t),
                                    refresh_s=REFRESH_S if refresh else None,
+                                   alert_text=lambda a: wording.alert_text(ctx.t, a), error_kind=wording.error_kind,
                                    **values)
         if refresh:
             response.headers["Refresh"] = str(REFRESH_S)
