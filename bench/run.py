@@ -265,10 +265,9 @@ def steady_latency(system, referral_db, events, rate, sample_every=20):
         deadline = time.time() + 10
         while event_id not in tail.seen and time.time() < deadline:
             time.sleep(0.002)
-        child_id = tail.watch.conn.execute("SELECT child_id FROM timeline WHERE event_id = ?",
-                                           (event_id,)).fetchone()
+        child_id = tail.watch.child_of(event_id)
         while child_id and time.time() < deadline:
-            answer = session().get(f"{system['referral'].url}/v1/children/{child_id[0]}/timeline",
+            answer = session().get(f"{system['referral'].url}/v1/children/{child_id}/timeline",
                                    headers=staff, timeout=10)
             if answer.status_code == 200 and any(e["event_id"] == event_id for e in answer.json()["entries"]):
                 api_latency.append(time.time() - started)
