@@ -67,6 +67,11 @@ SIZES = {  # seconds are measuring windows; children are what is generated to fi
              "growth_samples": 2_000},
     "quick": {"floor_s": 10, "floor_children": 4_000, "e2e_s": 20, "e2e_children": 9_000, "warm_s": 4,
               "latency_s": 8, "reads": 100, "growth": (2_000, 20_000), "slice_s": 15, "growth_samples": 500},
+    # the smoke test `make test` runs (tests/bench): every phase once at sizes that only prove it works,
+    # but the end-to-end slice on the big store (slice_s 0: a second start of the services)
+    "smoke": {"floor_s": 2, "floor_children": 300, "e2e_s": 4, "e2e_children": 600, "warm_s": 1,
+              "latency_s": 3, "reads": 10, "growth": (200, 600), "slice_s": 0, "growth_samples": 40,
+              "inbox": 200},
 }
 
 # The services as `make run` starts them, with the settings this benchmark was tuned with spelled
@@ -436,6 +441,7 @@ def start_system(work, amqp_uri):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, to try the harness")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: does every phase still run (make test)")
     parser.add_argument("--report", help="also write the report (markdown) to this file")
     parser.add_argument("--json", help="also write the raw figures (JSON) to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, stores)")
@@ -444,7 +450,7 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=int(os.environ.get("CONSUMER_BATCH_SIZE", "100")),
                         help="floor consumer's events per transaction (as the referral service's consumer)")
     args = parser.parse_args(argv)
-    sizes = dict(SIZES["quick" if args.quick else "full"])
+    sizes = dict(SIZES["smoke" if args.smoke else "quick" if args.quick else "full"])
     if args.big:
         sizes["growth"] = (sizes["growth"][0], args.big)
     work = Path(tempfile.mkdtemp(prefix="childlink-bench-", dir=os.environ.get("BENCH_WORK_DIR")))
@@ -482,7 +488,8 @@ def main(argv=None):
                 results["drain_before_reads_s"] = wait_drained(system, vhost)
                 results["timeline_read"] = timeline_reads(system, referral_db, templates, sizes["reads"])
                 log(f"  timeline read p99 {results['timeline_read']['p99']:.1f} ms")
-                results["inbox"] = inbox.measure(system, vhost.amqp_uri, referral_db, work, sizes["reads"])
+                results["inbox"] = inbox.measure(system, vhost.amqp_uri, referral_db, work, sizes["reads"],
+                                                 count=sizes.get("inbox", 10_000))
                 if results["inbox"].get("available"):
                     log(f"  inbox page p99 {results['inbox']['p99']:.1f} ms")
                 results["referrals_raised"] = count_referrals(referral_db)
@@ -505,20 +512,9 @@ def main(argv=None):
                 costs, size = store_costs(path, templates, children, sizes["growth_samples"])
                 results["growth"][children] = {"events": written, "preload_s": took, "costs": costs,
                                                "file_mib": size / 2**20, "load": loadavg()}
-            with ThrowawayVhost("slice") as vhost:
-                system = start_system(work / "slice", vhost.amqp_uri)
-                sampler = RssSampler({name: p.process.pid for name, p in system.processes.items()}).start()
-                try:
-                    watch = StoreWatch(work / "slice" / "data" / "referral.sqlite3")
-                    slice_events = interleave(first_load(templates, SLICE_BASE, sizes["e2e_children"]))
-                    log(f"phase 6: end to end for {sizes['slice_s']}s on the {big}-children store")
-                    results["slice"] = end_to_end(system, watch, slice_events, sizes["slice_s"], sizes["warm_s"])
-                    watch.close()
-                    log(f"  {results['slice']['rate']:.0f} events/s")
-                finally:
-                    results["slice_memory_mib"] = sampler.stop()
-                    system.stop()
-            results["first_load_s"] = first_load_estimate(results["e2e"]["rate"], results["slice"]["rate"])
+            if sizes["slice_s"]:
+                end_to_end_on_big_store(results, work, templates, sizes, big)
+                results["first_load_s"] = first_load_estimate(results["e2e"]["rate"], results["slice"]["rate"])
     finally:
         results["took_s"] = time.time() - run_started
         results["load_at_end"] = loadavg()
@@ -534,6 +530,22 @@ def main(argv=None):
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1, default=str))
     return 0
+
+
+def end_to_end_on_big_store(results, work, templates, sizes, big):
+    with ThrowawayVhost("slice") as vhost:
+        system = start_system(work / "slice", vhost.amqp_uri)
+        sampler = RssSampler({name: p.process.pid for name, p in system.processes.items()}).start()
+        try:
+            watch = StoreWatch(work / "slice" / "data" / "referral.sqlite3")
+            slice_events = interleave(first_load(templates, SLICE_BASE, sizes["e2e_children"]))
+            log(f"phase 6: end to end for {sizes['slice_s']}s on the {big}-children store")
+            results["slice"] = end_to_end(system, watch, slice_events, sizes["slice_s"], sizes["warm_s"])
+            watch.close()
+            log(f"  {results['slice']['rate']:.0f} events/s")
+        finally:
+            results["slice_memory_mib"] = sampler.stop()
+            system.stop()
 
 
 def count_referrals(referral_db):
