@@ -45,7 +45,7 @@ def preload(path, templates, first, count, chunk=25_000, progress=None):
                 entries += timeline
             with store.db.transaction() as conn:
                 conn.executemany("INSERT OR IGNORE INTO child_keys (key, child_id) VALUES (?, ?)", keys)
-                conn.executemany("INSERT OR REPLACE INTO children (child_id, profile, as_of) VALUES (?, ?, ?)",
+                conn.executemany("INSERT OR IGNORE INTO children (child_id, profile, as_of) VALUES (?, ?, ?)",
                                  children)
                 conn.executemany("INSERT OR IGNORE INTO timeline (event_id, child_id, occurred_at_utc, entry)"
                                  " VALUES (?, ?, ?, ?)", entries)
