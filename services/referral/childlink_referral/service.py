@@ -225,7 +225,7 @@ class ReferralService:
         view = queries.timeline_view(self.store, child_id)
         if view is None:
             return answer(problem(404, "not_found", f"no child {child_id}"))
-        return json_response(200, view)
+        return queries.json_bytes_response(200, view)
 
     @http("POST", "/v1/children/search")
     def http_find_child(self, request):
