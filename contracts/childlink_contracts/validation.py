@@ -5,6 +5,7 @@ import uuid
 
 from marshmallow import ValidationError
 
+from . import compiled
 from .envelope import EnvelopeSchema
 from .registry import EVENT_TYPES, lookup, types_of
 
@@ -103,7 +104,7 @@ def validate_event(raw, department):
         raise ContractError(unencodable)
     errors = {}
     try:
-        envelope = _envelope.load(raw)
+        envelope = compiled.load(_envelope, raw)
     except ValidationError as exc:
         errors.update(flatten(exc.messages))
         envelope = None
@@ -121,7 +122,7 @@ def validate_event(raw, department):
     payload = raw.get("payload")
     if event_type is not None and isinstance(payload, dict):
         try:
-            payload = _schema(event_type).load(payload)
+            payload = compiled.load(_schema(event_type), payload)
         except ValidationError as exc:
             errors.update(flatten(exc.messages, "payload"))
         subject = raw.get("subject") if isinstance(raw.get("subject"), dict) else {}
@@ -135,8 +136,8 @@ def validate_event(raw, department):
         errors["supersedes"] = ["an event cannot supersede itself"]
     if errors:
         raise ContractError(errors)
-    envelope["payload"] = _schema(event_type).dump(payload)
-    normalised = _envelope.dump(envelope)
+    envelope["payload"] = compiled.dump(_schema(event_type), payload)
+    normalised = compiled.dump(_envelope, envelope)
     normalised.setdefault("correlation_id", normalised["event_id"])
     return normalised
 
