@@ -151,13 +151,17 @@ def system_pids(system):
             "load generator (this process)": os.getpid(), "rabbitmq (whole node)": broker_pid()}
 
 
-def end_to_end(system, watch, events, seconds, warm, max_backlog=2_000, batch_size=200, senders=4):
+def end_to_end(system, watch, events, seconds, warm, max_backlog=2_000, batch_size=200, senders=4,
+               batches=None):
     """Send `events` through the ingest APIs as fast as they take them (at most `max_backlog` sent and
     not yet in the timeline) for `seconds`; the rate is what reached the timeline store per second
-    over the run after its first `warm` seconds. Then wait for what was sent to arrive."""
+    over the run after its first `warm` seconds. Then wait for what was sent to arrive.
+    `batches` (an iterator of sending.Batch) instead of `events`: made as they are sent (first load)."""
     base = watch.high_water()
-    batches = make_batches([Outgoing(d, e, f"event {n}") for n, (d, e) in enumerate(events)], batch_size)
-    state = {"next": 0, "sent": 0, "stored": 0}
+    if batches is None:
+        batches = make_batches([Outgoing(d, e, f"event {n}") for n, (d, e) in enumerate(events)], batch_size)
+    batches = iter(batches)
+    state = {"sent": 0, "stored": 0}
     lock = threading.Lock()
     started = time.time()
     stop_at = started + seconds
@@ -168,13 +172,12 @@ def end_to_end(system, watch, events, seconds, warm, max_backlog=2_000, batch_si
         try:
             while time.time() < stop_at:
                 with lock:
-                    if state["next"] >= len(batches):
-                        return
                     if state["sent"] - state["stored"] > max_backlog:
                         batch = None
                     else:
-                        batch = batches[state["next"]]
-                        state["next"] += 1
+                        batch = next(batches, None)
+                        if batch is None:
+                            return
                 if batch is None:
                     time.sleep(0.05)
                     continue
@@ -209,7 +212,8 @@ def end_to_end(system, watch, events, seconds, warm, max_backlog=2_000, batch_si
     except TimeoutError:
         pass
     cpu = meter.stop()
-    return {"events": sent_at_stop, "seconds": seconds, "rate": rate,
+    return {"events": sent_at_stop, "seconds": seconds, "rate": rate, "started": started,
+            "all_stored_at": None if drained is None else stop_at + drained,
             "stored_in_window": next((n for t, n in reversed(samples) if t <= stop_at), 0),
             "drain_s": drained, "load": f"{load_before} -> {load_after}",
             "cpu_ms_per_event": {name: 1000 * spent / max(sent_at_stop, 1) for name, spent in cpu.items()

@@ -57,3 +57,13 @@ def test_make_bench_monitor_runs_at_a_tiny_size():
     done = run(["bench/monitor_overhead.py", "--events", "100", "--phases", "baseline,monitor"], timeout=170)
     assert re.search(r"baseline\s+[\d.]+ events/s end to end", done.stdout), done.stdout
     assert "monitor saw {'seen_24h'" in done.stdout, done.stdout
+
+
+@pytest.mark.timeout(180)
+def test_make_bench_first_load_runs_at_a_tiny_size(tmp_path):
+    figures = tmp_path / "first-load.json"
+    done = run(["bench/first_load.py", "--events", "400", "--children", "120", "--json", str(figures)], timeout=170)
+    r = json.loads(figures.read_text())
+    assert r["events"] == 400 and r["rate"] > 0 and r["cpu_ms_per_event"]["referral"] > 0, r
+    assert r["dedup"]["ok"], r["dedup"]
+    assert "extrapolated to 1,000,000 events" in done.stdout
