@@ -40,11 +40,12 @@ class _Plan:
     def __init__(self, schema):
         self.schema = schema
         self.unknown = schema.unknown
-        self.load_fields = []  # (name, field, nested plan or None)
+        self.load_fields = []  # (name, field, nested plan or None, plain text field)
         for name, field in schema.load_fields.items():
-            self.load_fields.append((name, field, _nested_plan(field)))
-        self.known = {name for name, _field, _nested in self.load_fields}
-        self.dump_fields = [(name, field, _nested_plan(field)) for name, field in schema.dump_fields.items()]
+            self.load_fields.append((name, field, _nested_plan(field), _plain_text(field)))
+        self.known = {name for name, _field, _nested, _text in self.load_fields}
+        self.dump_fields = [(name, field, _nested_plan(field), _plain_text(field))
+                            for name, field in schema.dump_fields.items()]
         self.schema_validators = [(getattr(schema, attr), kwargs.get("pass_original", False))
                                   for attr, _many, kwargs in schema._hooks[VALIDATES_SCHEMA]]
 
@@ -52,10 +53,17 @@ class _Plan:
         if type(data) is not dict:
             raise _GiveUp
         result = {}
-        for name, field, nested in self.load_fields:
+        for name, field, nested, text in self.load_fields:
             raw = data.get(name, missing)
             if raw is None:
                 raise _GiveUp  # null: allow_none and its load_default are marshmallow's to settle
+            if text and type(raw) is str:  # what String.deserialize does with text: validate it
+                try:
+                    field._validate(raw)
+                except ValidationError as exc:
+                    raise _GiveUp from exc
+                result[name] = raw
+                continue
             if nested is not None:
                 if raw is missing:
                     if field.required or field.load_default is not missing:
@@ -74,9 +82,8 @@ class _Plan:
                     raise _GiveUp from exc
             if value is not missing:
                 result[name] = value
-        if self.unknown == RAISE:
-            if not self.known.issuperset(data):
-                raise _GiveUp
+        if self.unknown == RAISE and not self.known.issuperset(data):
+            raise _GiveUp
         for validator, pass_original in self.schema_validators:
             try:
                 if pass_original:
@@ -89,7 +96,12 @@ class _Plan:
 
     def dump(self, obj):
         result = {}
-        for name, field, nested in self.dump_fields:
+        for name, field, nested, text in self.dump_fields:
+            if text:
+                value = obj.get(name, missing)
+                if type(value) is str:  # String.serialize of text is the text
+                    result[name] = value
+                    continue
             if nested is not None:
                 value = obj.get(name, missing)
                 if value is missing:
@@ -102,6 +114,15 @@ class _Plan:
             if value is not missing:
                 result[name] = value
         return result
+
+
+def _plain_text(field):
+    """A fields.String whose load and dump are String's own, no field-level pre/post functions."""
+    kind = type(field)
+    return (isinstance(field, fields.String) and kind.deserialize is fields.Field.deserialize
+            and kind._deserialize is fields.String._deserialize and kind._validate is fields.Field._validate
+            and kind.serialize is fields.Field.serialize and kind._serialize is fields.String._serialize
+            and not getattr(field, "pre_load", None) and not getattr(field, "post_load", None))
 
 
 def _nested_plan(field):
