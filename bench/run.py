@@ -420,7 +420,7 @@ def store_costs(path, templates, children, samples):
     result["store write per event, batched by 100 (identity + profile + append)"] = summary_ms(per_batch)
     started = time.perf_counter()
     store.stats()
-    result["stats() (COUNT over the timeline, served on /health)"] = summary_ms([time.perf_counter() - started])
+    result["stats() (kept counts, served on /health)"] = summary_ms([time.perf_counter() - started])
     store.close()
     size = sum(Path(str(path) + suffix).stat().st_size for suffix in ("", "-wal", "-shm")
                if Path(str(path) + suffix).exists())
