@@ -10,6 +10,7 @@ matching is on (KnownRecords + Linking), as the service runs it by default.
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -79,6 +80,9 @@ def main(argv=None):
     print(f"{len(events)} events, {args.children} children, matching {'on' if args.matching else 'off'}: "
           f"{1000 * cpu / len(events):.3f} ms CPU an event, {len(events) / wall:.0f} events/s "
           f"(load {'/'.join(f'{x:.2f}' for x in os.getloadavg())})", file=sys.stderr, flush=True)
+    store.close()
+    outbox.close()
+    shutil.rmtree(work, ignore_errors=True)
     if profiler:
         print(profiler.output_text(unicode=True, color=False, show_all=False), file=sys.stderr)
         if args.html:
