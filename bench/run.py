@@ -67,6 +67,11 @@ SIZES = {  # seconds are measuring windows; children are what is generated to fi
              "growth_samples": 2_000},
     "quick": {"floor_s": 10, "floor_children": 4_000, "e2e_s": 20, "e2e_children": 9_000, "warm_s": 4,
               "latency_s": 8, "reads": 100, "growth": (2_000, 20_000), "slice_s": 15, "growth_samples": 500},
+    # the smoke test `make test` runs (tests/bench): every phase once at sizes that only prove it works,
+    # but the end-to-end slice on the big store (slice_s 0: a second start of the services)
+    "smoke": {"floor_s": 2, "floor_children": 300, "e2e_s": 4, "e2e_children": 600, "warm_s": 1,
+              "latency_s": 3, "reads": 10, "growth": (200, 600), "slice_s": 0, "growth_samples": 40,
+              "inbox": 200},
 }
 
 # The services as `make run` starts them, with the settings this benchmark was tuned with spelled
@@ -146,13 +151,17 @@ def system_pids(system):
             "load generator (this process)": os.getpid(), "rabbitmq (whole node)": broker_pid()}
 
 
-def end_to_end(system, watch, events, seconds, warm, max_backlog=2_000, batch_size=200, senders=4):
+def end_to_end(system, watch, events, seconds, warm, max_backlog=2_000, batch_size=200, senders=4,
+               batches=None):
     """Send `events` through the ingest APIs as fast as they take them (at most `max_backlog` sent and
     not yet in the timeline) for `seconds`; the rate is what reached the timeline store per second
-    over the run after its first `warm` seconds. Then wait for what was sent to arrive."""
+    over the run after its first `warm` seconds. Then wait for what was sent to arrive.
+    `batches` (an iterator of sending.Batch) instead of `events`: made as they are sent (first load)."""
     base = watch.high_water()
-    batches = make_batches([Outgoing(d, e, f"event {n}") for n, (d, e) in enumerate(events)], batch_size)
-    state = {"next": 0, "sent": 0, "stored": 0}
+    if batches is None:
+        batches = make_batches([Outgoing(d, e, f"event {n}") for n, (d, e) in enumerate(events)], batch_size)
+    batches = iter(batches)
+    state = {"sent": 0, "stored": 0}
     lock = threading.Lock()
     started = time.time()
     stop_at = started + seconds
@@ -163,13 +172,12 @@ def end_to_end(system, watch, events, seconds, warm, max_backlog=2_000, batch_si
         try:
             while time.time() < stop_at:
                 with lock:
-                    if state["next"] >= len(batches):
-                        return
                     if state["sent"] - state["stored"] > max_backlog:
                         batch = None
                     else:
-                        batch = batches[state["next"]]
-                        state["next"] += 1
+                        batch = next(batches, None)
+                        if batch is None:
+                            return
                 if batch is None:
                     time.sleep(0.05)
                     continue
@@ -204,7 +212,8 @@ def end_to_end(system, watch, events, seconds, warm, max_backlog=2_000, batch_si
     except TimeoutError:
         pass
     cpu = meter.stop()
-    return {"events": sent_at_stop, "seconds": seconds, "rate": rate,
+    return {"events": sent_at_stop, "seconds": seconds, "rate": rate, "started": started,
+            "all_stored_at": None if drained is None else stop_at + drained,
             "stored_in_window": next((n for t, n in reversed(samples) if t <= stop_at), 0),
             "drain_s": drained, "load": f"{load_before} -> {load_after}",
             "cpu_ms_per_event": {name: 1000 * spent / max(sent_at_stop, 1) for name, spent in cpu.items()
@@ -265,10 +274,9 @@ def steady_latency(system, referral_db, events, rate, sample_every=20):
         deadline = time.time() + 10
         while event_id not in tail.seen and time.time() < deadline:
             time.sleep(0.002)
-        child_id = tail.watch.conn.execute("SELECT child_id FROM timeline WHERE event_id = ?",
-                                           (event_id,)).fetchone()
+        child_id = tail.watch.child_of(event_id)
         while child_id and time.time() < deadline:
-            answer = session().get(f"{system['referral'].url}/v1/children/{child_id[0]}/timeline",
+            answer = session().get(f"{system['referral'].url}/v1/children/{child_id}/timeline",
                                    headers=staff, timeout=10)
             if answer.status_code == 200 and any(e["event_id"] == event_id for e in answer.json()["entries"]):
                 api_latency.append(time.time() - started)
@@ -412,7 +420,7 @@ def store_costs(path, templates, children, samples):
     result["store write per event, batched by 100 (identity + profile + append)"] = summary_ms(per_batch)
     started = time.perf_counter()
     store.stats()
-    result["stats() (COUNT over the timeline, served on /health)"] = summary_ms([time.perf_counter() - started])
+    result["stats() (kept counts, served on /health)"] = summary_ms([time.perf_counter() - started])
     store.close()
     size = sum(Path(str(path) + suffix).stat().st_size for suffix in ("", "-wal", "-shm")
                if Path(str(path) + suffix).exists())
@@ -437,6 +445,7 @@ def start_system(work, amqp_uri):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, to try the harness")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: does every phase still run (make test)")
     parser.add_argument("--report", help="also write the report (markdown) to this file")
     parser.add_argument("--json", help="also write the raw figures (JSON) to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, stores)")
@@ -445,7 +454,7 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=int(os.environ.get("CONSUMER_BATCH_SIZE", "100")),
                         help="floor consumer's events per transaction (as the referral service's consumer)")
     args = parser.parse_args(argv)
-    sizes = dict(SIZES["quick" if args.quick else "full"])
+    sizes = dict(SIZES["smoke" if args.smoke else "quick" if args.quick else "full"])
     if args.big:
         sizes["growth"] = (sizes["growth"][0], args.big)
     work = Path(tempfile.mkdtemp(prefix="childlink-bench-", dir=os.environ.get("BENCH_WORK_DIR")))
@@ -483,7 +492,8 @@ def main(argv=None):
                 results["drain_before_reads_s"] = wait_drained(system, vhost)
                 results["timeline_read"] = timeline_reads(system, referral_db, templates, sizes["reads"])
                 log(f"  timeline read p99 {results['timeline_read']['p99']:.1f} ms")
-                results["inbox"] = inbox.measure(system, vhost.amqp_uri, referral_db, work, sizes["reads"])
+                results["inbox"] = inbox.measure(system, vhost.amqp_uri, referral_db, work, sizes["reads"],
+                                                 count=sizes.get("inbox", 10_000))
                 if results["inbox"].get("available"):
                     log(f"  inbox page p99 {results['inbox']['p99']:.1f} ms")
                 results["referrals_raised"] = count_referrals(referral_db)
@@ -506,20 +516,9 @@ def main(argv=None):
                 costs, size = store_costs(path, templates, children, sizes["growth_samples"])
                 results["growth"][children] = {"events": written, "preload_s": took, "costs": costs,
                                                "file_mib": size / 2**20, "load": loadavg()}
-            with ThrowawayVhost("slice") as vhost:
-                system = start_system(work / "slice", vhost.amqp_uri)
-                sampler = RssSampler({name: p.process.pid for name, p in system.processes.items()}).start()
-                try:
-                    watch = StoreWatch(work / "slice" / "data" / "referral.sqlite3")
-                    slice_events = interleave(first_load(templates, SLICE_BASE, sizes["e2e_children"]))
-                    log(f"phase 6: end to end for {sizes['slice_s']}s on the {big}-children store")
-                    results["slice"] = end_to_end(system, watch, slice_events, sizes["slice_s"], sizes["warm_s"])
-                    watch.close()
-                    log(f"  {results['slice']['rate']:.0f} events/s")
-                finally:
-                    results["slice_memory_mib"] = sampler.stop()
-                    system.stop()
-            results["first_load_s"] = first_load_estimate(results["e2e"]["rate"], results["slice"]["rate"])
+            if sizes["slice_s"]:
+                end_to_end_on_big_store(results, work, templates, sizes, big)
+                results["first_load_s"] = first_load_estimate(results["e2e"]["rate"], results["slice"]["rate"])
     finally:
         results["took_s"] = time.time() - run_started
         results["load_at_end"] = loadavg()
@@ -535,6 +534,22 @@ def main(argv=None):
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1, default=str))
     return 0
+
+
+def end_to_end_on_big_store(results, work, templates, sizes, big):
+    with ThrowawayVhost("slice") as vhost:
+        system = start_system(work / "slice", vhost.amqp_uri)
+        sampler = RssSampler({name: p.process.pid for name, p in system.processes.items()}).start()
+        try:
+            watch = StoreWatch(work / "slice" / "data" / "referral.sqlite3")
+            slice_events = interleave(first_load(templates, SLICE_BASE, sizes["e2e_children"]))
+            log(f"phase 6: end to end for {sizes['slice_s']}s on the {big}-children store")
+            results["slice"] = end_to_end(system, watch, slice_events, sizes["slice_s"], sizes["warm_s"])
+            watch.close()
+            log(f"  {results['slice']['rate']:.0f} events/s")
+        finally:
+            results["slice_memory_mib"] = sampler.stop()
+            system.stop()
 
 
 def count_referrals(referral_db):

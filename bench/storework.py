@@ -3,9 +3,10 @@ the direct pre-loader for 10,000 / 300,000 children, and a read-only watcher of 
 """
 
 import sqlite3
+import threading
 import time
 
-from childlink_referral.identity import profile_of, resolve
+from childlink_referral.identity import profile_of, remember, resolve
 from childlink_referral.store.sqlite_store import SqliteTimelineStore
 from childlink_referral.timeline import entry_from_event, utc_key
 
@@ -15,10 +16,12 @@ def store_write(store, event, clock=time.time):
     contract check: exactly the calls `childlink_referral.intake.take_in` makes after validating."""
     subject = event["subject"]
     if "child" in subject:
-        child_id, _conflicts = resolve(store, event)
-        store.save_profile(child_id, profile_of(event), utc_key(event["occurred_at"]))
-    else:
-        child_id = f"centre:{subject['centre']['centre_id']}"
+        found = resolve(store, event)
+        remember(store, event, found.child_id)
+        store.save_profile(found.child_id, profile_of(event), utc_key(event["occurred_at"]))
+        return store.append_to_timeline({**entry_from_event(event, found.child_id, clock()),
+                                         "record_key": found.record_key})
+    child_id = f"centre:{subject['centre']['centre_id']}"
     return store.append_to_timeline(entry_from_event(event, child_id, clock()))
 
 
@@ -42,7 +45,7 @@ def preload(path, templates, first, count, chunk=25_000, progress=None):
                 entries += timeline
             with store.db.transaction() as conn:
                 conn.executemany("INSERT OR IGNORE INTO child_keys (key, child_id) VALUES (?, ?)", keys)
-                conn.executemany("INSERT OR REPLACE INTO children (child_id, profile, as_of) VALUES (?, ?, ?)",
+                conn.executemany("INSERT OR IGNORE INTO children (child_id, profile, as_of) VALUES (?, ?, ?)",
                                  children)
                 conn.executemany("INSERT OR IGNORE INTO timeline (event_id, child_id, occurred_at_utc, entry)"
                                  " VALUES (?, ?, ?, ?)", entries)
@@ -55,10 +58,28 @@ def preload(path, templates, first, count, chunk=25_000, progress=None):
 
 
 class StoreWatch:
-    """Reads what the referral service has committed, from its SQLite file, without locking it."""
+    """Reads what the referral service has committed, from its SQLite file, without locking it.
+
+    One read-only connection per thread: the latency phase reads from its tail thread and from every
+    sender thread at once, and a sqlite3 connection shared by threads without a lock fails
+    ("bad parameter or other API misuse": two threads stepping one cached statement). The store's own
+    SqliteDatabase serialises its shared connection with a lock; this watcher is lock-free instead."""
 
     def __init__(self, path):
-        self.conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10, check_same_thread=False)
+        self.path = path
+        self._local = threading.local()
+        self._all = []
+        self._all_lock = threading.Lock()
+
+    @property
+    def conn(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10,
+                                                      check_same_thread=False)
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
 
     def high_water(self):
         """The newest timeline rowid: rows are only ever added, so it counts what was stored."""
@@ -69,5 +90,13 @@ class StoreWatch:
             "SELECT rowid, event_id FROM timeline WHERE rowid > ? ORDER BY rowid LIMIT ?", (rowid, limit),
         ).fetchall()
 
+    def child_of(self, event_id):
+        row = self.conn.execute("SELECT child_id FROM timeline WHERE event_id = ?", (event_id,)).fetchone()
+        return row[0] if row else None
+
     def close(self):
-        self.conn.close()
+        with self._all_lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()

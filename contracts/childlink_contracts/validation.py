@@ -5,6 +5,7 @@ import uuid
 
 from marshmallow import ValidationError
 
+from . import compiled
 from .clinical import clinical_errors
 from .envelope import EnvelopeSchema
 from .growth.plausibility import implausible_growth
@@ -105,7 +106,7 @@ def validate_event(raw, department):
         raise ContractError(unencodable)
     errors = {}
     try:
-        envelope = _envelope.load(raw)
+        envelope = compiled.load(_envelope, raw)
     except ValidationError as exc:
         errors.update(flatten(exc.messages))
         envelope = None
@@ -123,7 +124,7 @@ def validate_event(raw, department):
     payload = raw.get("payload")
     if event_type is not None and isinstance(payload, dict):
         try:
-            payload = _schema(event_type).load(payload)
+            payload = compiled.load(_schema(event_type), payload)
         except ValidationError as exc:
             errors.update(flatten(exc.messages, "payload"))
         subject = raw.get("subject") if isinstance(raw.get("subject"), dict) else {}
@@ -141,8 +142,8 @@ def validate_event(raw, department):
         errors.update(implausible_growth(department, event_type.type, envelope, payload))
     if errors:
         raise ContractError(errors)
-    envelope["payload"] = _schema(event_type).dump(payload)
-    normalised = _envelope.dump(envelope)
+    envelope["payload"] = compiled.dump(_schema(event_type), payload)
+    normalised = compiled.dump(_envelope, envelope)
     normalised.setdefault("correlation_id", normalised["event_id"])
     return normalised
 

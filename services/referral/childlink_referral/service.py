@@ -30,6 +30,7 @@ from .http_audit import HttpAudit
 from .identity import KnownRecords
 from .identity_callers import caller, rpc_caller
 from .intake import take_in
+from .intake_log import log_batch
 from .linking import Linking, check_identity_delivered
 from .referral_api import ReferralApi
 from .store import open_store
@@ -108,9 +109,6 @@ class ReferralService:
 
     def _take_in(self, body, department):
         intake = take_in(self.store, body, department, known=self.backend.known, linking=self.backend.linking)
-        log.info("timeline.appended" if intake.applied else "timeline.duplicate",
-                 event_id=intake.event_id, child_id=intake.child_id, department=department,
-                 correlation_id=body.get("correlation_id") if isinstance(body, dict) else None)
         if intake.conflicts:
             log.warning("identity.conflict", event_id=intake.event_id, child_id=intake.child_id,
                         conflicting_keys=len(intake.conflicts))
@@ -121,13 +119,16 @@ class ReferralService:
                 log.info("rules.applied", event_id=intake.event_id, child_id=intake.child_id,
                          raised=len(changes.raised), withdrawn=len(changes.withdrawn),
                          completed=len(changes.completed))
+        return intake
 
     def _take_in_batch(self, bodies, department):
         """A batch of deliveries in one store transaction (one commit), acked once it committed; a batch
-        that fails is taken again one message at a time (childlink_common.batching)."""
+        that fails is taken again one message at a time (childlink_common.batching). One log line for
+        the batch, naming each event (id, child, correlation id): a line per event cost more than the
+        store writes it reports."""
         with self.store.batch():
-            for body in bodies:
-                self._take_in(body, department)
+            intakes = [(self._take_in(body, department), body) for body in bodies]
+        log_batch(department, intakes)
 
     @consume_batches(referral_queue("social"))
     def on_social_event(self, bodies):
@@ -249,7 +250,7 @@ class ReferralService:
         view = queries.timeline_view(self.store, child_id)
         if view is None:
             return answer(problem(404, "not_found", f"no child {child_id}"))
-        return json_response(200, view)
+        return queries.json_bytes_response(200, view)
 
     @http("GET", "/fhir/Patient/<string:child_id>/$everything")
     def http_fhir_everything(self, request, child_id):

@@ -1,0 +1,132 @@
+"""`make bench-first-load`: a first load of history, measured end to end, then its deduplication.
+
+    .venv/bin/python bench/first_load.py                                # 1,000,000 events, 300,000 children
+    .venv/bin/python bench/first_load.py --events 30000 --children 9000 # a reduced run, extrapolated
+
+The five services as `make run` starts them (scored matching off, as for a first load; then
+`python -m childlink_referral.dedup`), on a throwaway vhost and a fresh embedded store. The events are
+the first-load mix (bench/synth.py: ~3.3 a child) made a chunk of children at a time as they are sent
+(a million events held at once would take gigabytes), shuffled within each chunk, and posted in batches
+of 200 to the four ingest APIs by four senders, with at most `--backlog` sent and not yet stored. The
+time is from the first POST to the last event committed in the referral timeline: the live path, with
+every contract check and rule, not a bulk import around them.
+
+A reduced run is extrapolated to 1,000,000 events at its own rate, and says so: the rate falls slowly
+as the store grows (see the growth section of docs/benchmark-report.md), so that is a lower bound.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+
+from childlink_tools.sending import Outgoing, make_batches
+from common import CpuMeter, ThrowawayVhost, loadavg, machine
+from run import end_to_end, start_system, system_pids
+from storework import StoreWatch
+from synth import Templates, first_load, interleave
+
+TARGET_EVENTS, TARGET_CHILDREN, TARGET_S = 1_000_000, 300_000, 600
+BASE = 70_000_000
+CHUNK_CHILDREN = 5_000
+
+
+def batches(templates, events, children, batch_size=200):
+    """The first-load mix for `children` children, cut at `events`, made a chunk at a time."""
+    sent = 0
+    for first in range(0, children, CHUNK_CHILDREN):
+        chunk = interleave(first_load(templates, BASE + first, min(CHUNK_CHILDREN, children - first)),
+                           seed=first)
+        chunk = chunk[: events - sent]
+        sent += len(chunk)
+        yield from make_batches([Outgoing(d, e, f"event {n}") for n, (d, e) in enumerate(chunk)], batch_size)
+        if sent >= events:
+            return
+
+
+def dedup(work):
+    env = {**os.environ, "CHILDLINK_DATA_DIR": str(work / "data"), "REFERRAL_MATCHING": "1"}
+    report = work / "dedup.json"
+    started, load_before = time.time(), loadavg()
+    done = subprocess.run([sys.executable, "-m", "childlink_referral.dedup", "--no-progress", "--report", str(report)],
+                          env=env, capture_output=True, text=True, timeout=7200, check=False)
+    took = time.time() - started
+    if done.returncode != 0:
+        return {"ok": False, "seconds": took, "error": done.stderr[-1500:]}
+    return {"ok": True, "seconds": took, "load": f"{load_before} -> {loadavg()}",
+            "report": json.loads(report.read_text()) if report.exists() else None}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=TARGET_EVENTS)
+    parser.add_argument("--children", type=int, default=TARGET_CHILDREN)
+    parser.add_argument("--backlog", type=int, default=6_000, help="events sent and not yet stored, at most")
+    parser.add_argument("--skip-dedup", action="store_true")
+    parser.add_argument("--json", help="also write the figures here")
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="childlink-first-load-", dir=os.environ.get("BENCH_WORK_DIR")))
+    result = {"events_asked": args.events, "children": args.children, "load_at_start": loadavg(),
+              "machine": machine()}
+    try:
+        templates = Templates()
+        with ThrowawayVhost("first_load") as vhost:
+            system = start_system(work, vhost.amqp_uri)
+            try:
+                watch = StoreWatch(work / "data" / "referral.sqlite3")
+                meter = CpuMeter(system_pids(system)).start()
+                e2e = end_to_end(system, watch, None, seconds=6 * 3600, warm=5, max_backlog=args.backlog,
+                                 batches=batches(templates, args.events, args.children))
+                cpu = meter.stop()
+                watch.close()
+            finally:
+                system.stop()
+        if e2e["all_stored_at"] is None:
+            raise RuntimeError("not every event reached the timeline")
+        took = e2e["all_stored_at"] - e2e["started"]
+        result.update({"events": e2e["events"], "seconds": took, "rate": e2e["events"] / took,
+                       "load": e2e["load"],
+                       "cpu_ms_per_event": {name: round(1000 * spent / e2e["events"], 3)
+                                            for name, spent in cpu.items() if spent is not None}})
+        if e2e["events"] < TARGET_EVENTS:
+            result["extrapolated_s"] = TARGET_EVENTS / result["rate"]
+        if not args.skip_dedup:
+            result["dedup"] = dedup(work)
+    finally:
+        result["load_at_end"] = loadavg()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    print(render(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1, default=str))
+    return 0
+
+
+def render(r):
+    lines = [(f"first load: {r['events']:,} events over {r['children']:,} children end to end in "
+              f"{r['seconds']:.0f} s ({r['rate']:,.0f} events/s); load {r['load']}")]
+    if "extrapolated_s" in r:
+        lines.append(f"  extrapolated to {TARGET_EVENTS:,} events at that rate: {r['extrapolated_s'] / 60:.1f} min "
+                     f"(target < {TARGET_S // 60} min; a lower bound: the rate falls as the store grows)")
+    else:
+        lines.append(f"  target < {TARGET_S // 60} min: {'met' if r['seconds'] < TARGET_S else 'not met'}")
+    lines.append("  CPU ms an event: " + ", ".join(f"{k} {v}" for k, v in sorted(
+        r["cpu_ms_per_event"].items(), key=lambda item: -item[1])))
+    if r.get("dedup"):
+        d = r["dedup"]
+        lines.append(f"  dedup afterwards: {d['seconds']:.0f} s" + ("" if d["ok"] else f" FAILED: {d['error'][-300:]}"))
+    lines.append(f"  load average at start {r['load_at_start']}, at end {r['load_at_end']}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
