@@ -4,7 +4,8 @@ Plain nameko acks a message whose handler raised, and it is gone. Here:
 - success: ack;
 - StoreUnavailable: keep the message unacked and run the handler again after a back-off, for as
   long as it takes (the store coming back is the fix; it does not count as an attempt);
-- PermanentFailure (breaks its contract): dead-letter at once with the field errors, then ack;
+- PermanentFailure (breaks its contract): dead-letter at once with the field errors, then ack (reason
+  `invalid`; `conflict` for an EventConflict: an event_id seen before with other content);
 - any other error: requeue after a short pause, and after MAX_ATTEMPTS dead-letter it with the
   error and the original headers, then ack. The quorum queue's x-delivery-count says which attempt
   this is, so the count survives restarts and moves between replicas.
@@ -111,8 +112,9 @@ class DeadLetteringConsumer(Consumer):
             self.queue_consumer.ack_message(message)
         elif isinstance(exc, StoreUnavailable):
             self._retry_when_store_returns(body, message, store_retries, exc)
-        elif isinstance(exc, PermanentFailure):
-            self.dead_letter(message, "invalid", exc, attempts=self.attempt_of(message))
+        elif isinstance(exc, PermanentFailure):  # "invalid", or the failure's own reason ("conflict")
+            self.dead_letter(message, getattr(exc, "dead_letter_reason", "invalid"), exc,
+                             attempts=self.attempt_of(message))
         else:
             attempt = self.attempt_of(message)
             if attempt >= self.max_attempts:
