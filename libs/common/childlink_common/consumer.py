@@ -11,6 +11,7 @@ Plain nameko acks a message whose handler raised, and it is gone. Here:
   this is, so the count survives restarts and moves between replicas.
 """
 
+import json
 import time
 from functools import partial
 
@@ -19,7 +20,7 @@ import eventlet
 from nameko.messaging import Consumer, QueueConsumer
 
 from . import metrics, topology
-from .dead_letters import DeadLetterPublisher
+from .dead_letters import DeadLetterPublisher, event_id_of
 from .errors import PermanentFailure, StoreUnavailable
 from .logs import get_logger
 from .settings import amqp_ssl, amqp_uri, topology_mode
@@ -43,6 +44,7 @@ LOST_CONNECTION = (OSError, amqp.exceptions.ConnectionError)
 
 class DecodeSafeQueueConsumer(QueueConsumer):
     """nameko's queue consumer, except:
+    - a body without a content_type is read as JSON (the documented default);
     - a body that cannot be decoded is dead-lettered, not re-raised (re-raised, it tears down the
       connection and comes back forever);
     - an ack or requeue that meets a dropped connection is let go: the broker has already taken the
@@ -62,8 +64,18 @@ class DecodeSafeQueueConsumer(QueueConsumer):
         try:
             settle()
         except LOST_CONNECTION as exc:
-            log.warning("message.settle_lost", action=action, error=repr(exc),
-                        event_id=(message.properties or {}).get("message_id"))
+            log.warning("message.settle_lost", action=action, error=repr(exc), event_id=event_id_of(message))
+
+    def handle_message(self, provider, body, message):
+        # The AsyncAPI document (childlink_contracts.docs) makes application/json the default content
+        # type: a message without one is JSON. kombu hands such a body over as text, undecoded.
+        if not message.content_type:
+            try:
+                body = json.loads(body) if isinstance(body, (str, bytes)) else body
+            except (ValueError, RecursionError) as exc:
+                self._on_decode_error(provider, message, exc)
+                return
+        super().handle_message(provider, body, message)
 
     def get_consumers(self, consumer_cls, channel):
         # the dead-letter exchange must exist before the broker's own delivery limit needs it; on a
@@ -121,7 +133,7 @@ class DeadLetteringConsumer(Consumer):
                 self.dead_letter(message, "max_attempts", exc, attempts=attempt)
             else:
                 log.warning("message.retry", queue=self.queue.name, attempt=attempt, error=repr(exc),
-                            event_id=(message.properties or {}).get("message_id"),
+                            event_id=event_id_of(message),
                             correlation_id=(message.properties or {}).get("correlation_id"))
                 self._requeue_later(message, RETRY_PAUSE_S * attempt)
         return result, exc_info
@@ -157,7 +169,7 @@ class DeadLetteringConsumer(Consumer):
         self.container.spawn_managed_thread(again)
 
     def dead_letter(self, message, reason, exc, attempts):
-        event_id = (message.properties or {}).get("message_id")
+        event_id = event_id_of(message)
         try:
             self.dead_letters.publish(message, self.queue.name, reason, exc, attempts)
         except Exception as publish_error:  # noqa: BLE001 - keep the message; the broker limit backs us

@@ -22,6 +22,6 @@ class EventConflict(PermanentFailure):
 
     def __init__(self, department, event_id):
         self.department, self.event_id = department, event_id
-        super().__init__("conflict", {"event_id": [
-            f"{department} event {event_id} was taken in already with other content; a change is a new "
-            "event (a new event_id) naming it in `supersedes`"]})
+        message = (f"{department} event {event_id} was taken in already with other content; a change is a "
+                   "new event (a new event_id) naming it in `supersedes`")
+        super().__init__("conflict", {"event_id": [message]})

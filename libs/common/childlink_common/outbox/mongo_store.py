@@ -1,9 +1,8 @@
 """The outbox on MongoDB: `_id` is the event_id, a counter document gives the order."""
 
+from childlink_contracts import content_hash
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import BulkWriteError
-
-from childlink_contracts import content_hash
 
 from ..mongo import SERVER_SELECTION_TIMEOUT_MS, connect, unavailable_as_store_error
 from .port import OutboxRecord
