@@ -17,6 +17,7 @@ from functools import partial
 
 import amqp.exceptions
 import eventlet
+from childlink_contracts import amqp as wire
 from nameko.messaging import Consumer, QueueConsumer
 
 from . import metrics, topology
@@ -68,7 +69,13 @@ class DecodeSafeQueueConsumer(QueueConsumer):
 
     def handle_message(self, provider, body, message):
         # The AsyncAPI document (childlink_contracts.docs) makes application/json the default content
-        # type: a message without one is JSON. kombu hands such a body over as text, undecoded.
+        # type: a message without one is JSON;
+        # kombu hands such a body over as text, undecoded. Any other content type than JSON is refused
+        # as the document says (kombu would pass application/data or application/text through raw).
+        if message.content_type and message.content_type != wire.CONTENT_TYPE:
+            self._on_decode_error(provider, message, ValueError(
+                f"content_type {message.content_type!r}: send {wire.CONTENT_TYPE}, or none (JSON is the default)"))
+            return
         if not message.content_type:
             try:
                 body = json.loads(body) if isinstance(body, (str, bytes)) else body

@@ -137,3 +137,16 @@ def test_a_dead_letter_carries_the_bodys_event_id_when_the_message_has_none(work
     assert letter.properties["message_id"] == "evt-22"
     assert letter.headers["event_id"] == "evt-22"
     assert letter.headers["x-childlink-reason"] == "max_attempts"
+
+
+def test_a_content_type_other_than_json_is_dead_lettered_as_undecodable(worker, rabbit_config):
+    uri = rabbit_config["AMQP_URI"]
+    with Connection(uri) as connection:
+        connection.default_channel.basic_publish(
+            amqp.Message(json.dumps({"n": 23, "kind": "fine"}).encode(), content_type="application/data"),
+            exchange=EXCHANGE.name, routing_key="bare")
+    letters = []
+    wait_until(lambda: letters.extend(dead_letters(uri)) or letters, message="dead letter")
+    assert letters[0].headers["x-childlink-reason"] == "undecodable"
+    assert "application/data" in letters[0].headers["x-childlink-error"]
+    assert 23 not in seen
