@@ -35,7 +35,7 @@ from . import amqp
 from . import fields as contract_fields
 from .envelope import EnvelopeSchema
 from .examples import example_event
-from .registry import EVENT_TYPES, INGEST_DEPARTMENTS, EventType
+from .registry import EVENT_TYPES, EventType
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # AsyncAPI 3.0.0 names no media type for JSON Schema 2020-12 (only draft-07, which tools MUST support);

@@ -11,7 +11,6 @@ import pytest
 import yaml
 from childlink_contracts import (
     EVENT_TYPES,
-    INGEST_DEPARTMENTS,
     REGISTRY,
     ContractError,
     amqp,
