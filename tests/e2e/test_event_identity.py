@@ -37,9 +37,9 @@ def test_event_ids_are_scoped_by_department_and_content_is_checked(system):
     # before: the social event was taken for a duplicate of the health one and never reached its child
     for department, facility, local_id, type_ in (("health", "HC-1001-01", "HN-1", "child.growth_measured"),
                                                   ("social", "CDC-1001-01", "CDC-9", "child.enrolled")):
-        child_id = wait_until(lambda: system.find_child(department=department, facility=facility,  # noqa: B023
-                                                        local_id=local_id), message=f"the {department} child")
-        entries = wait_until(lambda: (system.timeline(child_id) or {}).get("entries"),  # noqa: B023
+        query = {"department": department, "facility": facility, "local_id": local_id}
+        child_id = wait_until(lambda q=query: system.find_child(**q), message=f"the {department} child")
+        entries = wait_until(lambda c=child_id: (system.timeline(c) or {}).get("entries"),
                              message=f"the {department} timeline")
         assert [(e["department"], e["event_id"], e["type"]) for e in entries] == [
             (department, health["event_id"], type_)]
