@@ -390,6 +390,16 @@ def asyncapi_document():
             ),
         },
         "defaultContentType": amqp.CONTENT_TYPE,
+        "servers": {
+            "local": {
+                "host": "localhost:5672",
+                "protocol": "amqp",
+                "protocolVersion": "0.9.1",
+                "description": ("The broker `make run` uses (vhost `/`, user guest on a local broker only). "
+                                "Elsewhere each department has a broker user that may write to its own "
+                                "exchange only (deploy/rabbitmq/definitions.json)."),
+            },
+        },
         "channels": channels,
         "operations": operations,
         "components": {"messages": messages},
