@@ -1,6 +1,6 @@
 """The content hash: what tells a duplicate from a conflict (childlink_contracts.content)."""
 
-from childlink_contracts import EVENT_TYPES, content_hash, event_key
+from childlink_contracts import EVENT_TYPES, amqp, content_hash, event_key
 from childlink_contracts.examples import example_event
 
 
@@ -17,3 +17,12 @@ def test_the_hash_ignores_recorded_at_and_key_order_but_not_content():
 def test_an_events_key_is_its_department_and_event_id():
     assert event_key("health", "e1") != event_key("social", "e1")
     assert event_key("health", "e1") == "health:e1"
+
+
+def test_headers_and_properties_may_be_left_out_but_not_contradict_the_body():
+    event = example_event(EVENT_TYPES[0])
+    assert amqp.disagreements(event, amqp.properties(event), amqp.headers(event)) == {}
+    assert amqp.disagreements(event, {}, {}) == {}
+    wrong = amqp.disagreements(event, {"message_id": "other"}, {"type": "x", "department": "health", "version": 2})
+    assert set(wrong) == {"properties.message_id", "headers.type", "headers.department", "headers.version"}
+    assert amqp.disagreements({"n": 1}, {"message_id": "m1"}, {}) == {}  # no event_id in the body: the contract says

@@ -45,7 +45,8 @@ LOST_CONNECTION = (OSError, amqp.exceptions.ConnectionError)
 
 class DecodeSafeQueueConsumer(QueueConsumer):
     """nameko's queue consumer, except:
-    - a body without a content_type is read as JSON (the documented default);
+    - a body without a content_type is read as JSON (the documented default); another content type
+      than JSON is dead-lettered undecodable, headers or properties contradicting the body invalid;
     - a body that cannot be decoded is dead-lettered, not re-raised (re-raised, it tears down the
       connection and comes back forever);
     - an ack or requeue that meets a dropped connection is let go: the broker has already taken the
@@ -82,6 +83,11 @@ class DecodeSafeQueueConsumer(QueueConsumer):
             except (ValueError, RecursionError) as exc:
                 self._on_decode_error(provider, message, exc)
                 return
+        contradicted = wire.disagreements(body, message.properties, message.headers)
+        if contradicted:
+            provider.dead_letter(message, "invalid", PermanentFailure("headers contradict the body", contradicted),
+                                 attempts=provider.attempt_of(message))
+            return
         super().handle_message(provider, body, message)
 
     def get_consumers(self, consumer_cls, channel):

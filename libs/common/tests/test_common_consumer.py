@@ -150,3 +150,14 @@ def test_a_content_type_other_than_json_is_dead_lettered_as_undecodable(worker, 
     assert letters[0].headers["x-childlink-reason"] == "undecodable"
     assert "application/data" in letters[0].headers["x-childlink-error"]
     assert 23 not in seen
+
+
+def test_headers_that_contradict_the_body_are_dead_lettered_as_invalid(worker, rabbit_config):
+    uri = rabbit_config["AMQP_URI"]
+    publish(uri, {"n": 24, "kind": "fine", "event_id": "evt-24", "type": "child.registered"},
+            headers={"type": "child.screened"})
+    letters = []
+    wait_until(lambda: letters.extend(dead_letters(uri)) or letters, message="dead letter")
+    assert letters[0].headers["x-childlink-reason"] == "invalid"
+    assert set(letters[0].headers["x-childlink-error-fields"]) == {"headers.type", "properties.message_id"}
+    assert 24 not in seen
