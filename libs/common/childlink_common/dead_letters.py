@@ -14,13 +14,15 @@ def event_id_of(message):
     """The message's event_id: its message_id property, else its `event_id` header, else the body's own
     `event_id` when the body is a JSON object carrying one as text (a client may send neither property
     nor header), else None."""
-    properties, headers = message.properties or {}, message.headers or {}
+    properties = getattr(message, "properties", None) or {}
+    headers = getattr(message, "headers", None) or {}
     for found in (properties.get("message_id"), headers.get("event_id")):
         if isinstance(found, str) and found:
             return found
-    raw = message.body
+    raw = getattr(message, "body", None)
     try:
-        body = json.loads(raw.decode(message.content_encoding or "utf-8") if isinstance(raw, bytes) else raw)
+        encoding = getattr(message, "content_encoding", None) or "utf-8"
+        body = json.loads(raw.decode(encoding) if isinstance(raw, bytes) else raw)
     except (TypeError, ValueError, LookupError, RecursionError):
         return None
     found = body.get("event_id") if isinstance(body, dict) else None
