@@ -19,6 +19,9 @@ def child_key(national_id=None, department=None, facility=None, local_id=None):
     return None
 
 
+STORE_ONLY = ("occurred_at_utc", "content_hash")  # kept for ordering and for telling duplicates from conflicts
+
+
 def timeline_view(store, child_id):
     child = store.child(child_id)
     entries = store.timeline(child_id)
@@ -29,7 +32,7 @@ def timeline_view(store, child_id):
         "child_id": child_id,
         **moved,
         "profile": (child or {}).get("profile", {}),
-        "entries": [{k: v for k, v in entry.items() if k != "occurred_at_utc"} for entry in with_status(entries)],
+        "entries": [{k: v for k, v in entry.items() if k not in STORE_ONLY} for entry in with_status(entries)],
     }
 
 

@@ -115,7 +115,9 @@ class IdentityStore(Protocol):
     def move_child_records(self, to_child: str, keys: list[str], event_ids: list[str],
                            referral_ids: list[str], record_keys: list[str]) -> None:
         """Give each key, timeline entry (its `child_id` too), referral (its `child_id` too, version
-        unchanged) and match record (appending to the match log) to `to_child`. Idempotent."""
+        unchanged) and match record (appending to the match log) to `to_child`. Idempotent. Entries are
+        named by event_id here, so every entry bearing one moves (two departments' events under one
+        event_id on different children would both move: a known limit, see childlink_contracts.content)."""
 
     def set_merged_into(self, child_id: str, into: str | None) -> None:
         """Mark the child as merged into `into` (None: not merged); `child()` then shows `merged_into`."""
