@@ -73,19 +73,27 @@ class OutboxContract(StoreContract):
         assert store.get("evt-0001")["event"]["payload"] == {"v": 1}
         assert store.backlog() == 1
 
-    def test_a_batch_with_a_conflict_stores_nothing_of_it(self, store):
+    def test_a_batch_with_a_conflict_stores_nothing_of_it_when_conflicts_are_refused(self, store):
         store.add([event(1, payload={"v": 1})], accepted_at=T0)
-        statuses = store.add([event(2), event(1, payload={"v": 2}), event(3)], accepted_at=T0 + 1)
+        statuses = store.add([event(2), event(1, payload={"v": 2}), event(3)], accepted_at=T0 + 1,
+                             refuse_conflicts=True)
         assert statuses == ["accepted", "conflict", "accepted"]
         assert store.get("evt-0002") is None and store.get("evt-0003") is None
         assert store.backlog() == 1
         assert store.add([event(2), event(3)], accepted_at=T0 + 2) == ["accepted", "accepted"]
 
-    def test_a_conflict_inside_one_batch_stores_nothing(self, store):
+    def test_a_conflict_inside_one_batch_stores_nothing_when_conflicts_are_refused(self, store):
         assert store.add([event(1, payload={"v": 1}), event(2), event(1, payload={"v": 2})],
-                         accepted_at=T0) == ["accepted", "accepted", "conflict"]
+                         accepted_at=T0, refuse_conflicts=True) == ["accepted", "accepted", "conflict"]
         assert store.backlog() == 0
         assert store.get("evt-0001") is None
+
+    def test_otherwise_the_first_stored_stands_and_the_rest_of_the_batch_is_kept(self, store):
+        # the referral service re-adds a referral's earlier transitions, rebuilt from its current state
+        store.add([event(1, payload={"v": 1})], accepted_at=T0)
+        assert store.add([event(1, payload={"v": 2}), event(2)], accepted_at=T0 + 1) == ["conflict", "accepted"]
+        assert store.get("evt-0001")["event"]["payload"] == {"v": 1}
+        assert store.backlog() == 2
 
     def test_recorded_at_is_not_content(self, store):
         store.add([event(1, recorded_at="2024-05-01T10:00:00+07:00")], accepted_at=T0)
@@ -331,7 +339,7 @@ class TestMongoOutbox(OutboxContract):
             return next_seqs(count)
 
         store._next_seqs = racing_next_seqs
-        assert store.add([event(1), event(2), event(3)], accepted_at=T0) == [
+        assert store.add([event(1), event(2), event(3)], accepted_at=T0, refuse_conflicts=True) == [
             "accepted", "conflict", "accepted"]
         assert store.get("evt-0001") is None and store.get("evt-0003") is None
         assert store.get("evt-0002")["event"]["payload"] == {"v": "raced"}

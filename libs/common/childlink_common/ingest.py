@@ -64,7 +64,7 @@ def accept_events(raw: bytes, department: str, outbox, clock=time.time) -> Answe
     if errors:
         return problem(422, "invalid_events", f"{len(errors)} of {len(events)} events are invalid; "
                        "nothing was stored", errors=errors)
-    statuses = outbox.add([event for _index, event in valid], clock())
+    statuses = outbox.add([event for _index, event in valid], clock(), refuse_conflicts=True)
     conflicts = {str(index): {"event_id": [CONFLICT]}
                  for (index, _event), status in zip(valid, statuses) if status == "conflict"}
     if conflicts:

@@ -12,7 +12,7 @@ class FakeOutbox:
     def __init__(self):
         self.stored = {}
 
-    def add(self, events, accepted_at):
+    def add(self, events, accepted_at, refuse_conflicts=False):
         statuses = []
         for e in events:
             statuses.append("duplicate" if e["event_id"] in self.stored else "accepted")

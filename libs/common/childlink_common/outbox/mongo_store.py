@@ -46,14 +46,14 @@ class MongoOutbox:
         )
         return range(doc["value"] - count + 1, doc["value"] + 1)
 
-    def add(self, events, accepted_at):
+    def add(self, events, accepted_at, refuse_conflicts=False):
         digests = [content_hash(event) for event in events]
         with unavailable_as_store_error():
             ids = [event["event_id"] for event in events]
             stored = {doc["_id"]: _stored_hash(doc)
                       for doc in self.outbox.find({"_id": {"$in": ids}}, {"_id": 1, "content_hash": 1, "body": 1})}
             statuses = _statuses(events, digests, stored)
-            if "conflict" in statuses:
+            if refuse_conflicts and "conflict" in statuses:
                 return statuses
             fresh = [(event, digest) for event, digest, status in zip(events, digests, statuses)
                      if status == "accepted"]
@@ -75,7 +75,7 @@ class MongoOutbox:
                 stored.update({doc["_id"]: _stored_hash(doc) for doc in self.outbox.find(
                     {"_id": {"$in": lost}}, {"_id": 1, "content_hash": 1, "body": 1})})
                 statuses = _statuses(events, digests, stored, inserted={d["_id"] for d in docs} - set(lost))
-                if "conflict" in statuses:
+                if refuse_conflicts and "conflict" in statuses:
                     # no multi-document transactions: take back what this batch wrote, so it stores nothing
                     # (a relay that claimed one in this instant may still publish it: it was accepted then)
                     self.outbox.delete_many({"_id": {"$in": [d["_id"] for d in docs if d["_id"] not in lost]},

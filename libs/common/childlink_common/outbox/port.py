@@ -3,7 +3,8 @@
 Every adapter keeps the same promises, held by one contract-test suite:
 - `add` stores a whole batch or nothing; an event_id already stored with the same content (its
   content hash, childlink_contracts.content) is reported as a duplicate, not stored twice; with other
-  content it is a conflict, and a batch holding a conflict stores nothing at all;
+  content it is a conflict, never stored over the first; with `refuse_conflicts` (department ingest)
+  a batch holding a conflict stores nothing at all;
 - `claim` hands each pending event to one relay at a time (a lease), oldest first;
 - an event leaves the backlog only when `mark_published` says the broker confirmed it.
 """
@@ -22,9 +23,11 @@ class OutboxRecord:
 
 
 class OutboxStore(Protocol):
-    def add(self, events: list[dict], accepted_at: float) -> list[str]:
+    def add(self, events: list[dict], accepted_at: float, refuse_conflicts: bool = False) -> list[str]:
         """Store the batch atomically; return, in order, "accepted", "duplicate" or "conflict" per event.
-        When any is "conflict", nothing of the batch was stored."""
+        With `refuse_conflicts`, when any is "conflict" nothing of the batch was stored. (The referral
+        service re-adds a referral's earlier transitions, rebuilt from its current snapshot, with each
+        new one: for it the first stored stands and the rest of the batch is kept.)"""
 
     def claim(self, owner: str, limit: int, now: float, lease_seconds: float) -> list[OutboxRecord]:
         """Lease up to `limit` unpublished events to `owner`, oldest first."""

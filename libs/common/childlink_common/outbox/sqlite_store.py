@@ -41,7 +41,7 @@ class SqliteOutbox:
             with self.db.transaction() as conn:
                 conn.execute("ALTER TABLE outbox ADD COLUMN content_hash TEXT")
 
-    def add(self, events, accepted_at):
+    def add(self, events, accepted_at, refuse_conflicts=False):
         statuses = []
         try:
             with self.db.transaction() as conn:
@@ -59,7 +59,7 @@ class SqliteOutbox:
                     row = conn.execute("SELECT body, content_hash FROM outbox WHERE event_id = ?",
                                        (event["event_id"],)).fetchone()
                     statuses.append("duplicate" if stored_hash(row) == digest else "conflict")
-                if "conflict" in statuses:
+                if refuse_conflicts and "conflict" in statuses:
                     raise _Conflict
         except _Conflict:
             pass  # rolled back: nothing of the batch is stored
