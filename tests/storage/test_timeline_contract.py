@@ -374,6 +374,25 @@ class TestMongoTimelineStore(TimelineContract):
         return MongoTimelineStore(request.getfixturevalue("mongo_uri"),
                                   request.getfixturevalue("mongo_database"))
 
+
+    def test_entries_keyed_by_event_id_alone_are_rekeyed_by_department_once(self, request):
+        uri, database = request.getfixturevalue("mongo_uri"), request.getfixturevalue("mongo_database")
+        first = MongoTimelineStore(uri, database)
+        try:
+            kept = entry("evt-1")
+            first.entries.insert_one({"_id": "evt-1", **kept, "duplicates": 2})  # as stored before
+            first.db["meta"].delete_many({})
+        finally:
+            first.close()
+        store = MongoTimelineStore(uri, database)
+        try:
+            assert store.timeline("child-a") == [stored(kept, duplicates=2)]
+            assert store.entries.find_one({"_id": "evt-1"}) is None
+            assert store.append_to_timeline(entry("evt-1")) is False
+            assert store.append_to_timeline(entry("evt-1", department="social", child_id="child-b")) is True
+        finally:
+            store.close()
+
     def test_a_failed_batch_keeps_what_it_wrote_and_a_rerun_counts_duplicates(self, store):
         """No multi-document transactions: each write stands alone, and running the batch again
         (as the consumer's per-message fallback does) applies nothing twice."""

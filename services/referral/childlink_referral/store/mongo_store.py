@@ -75,7 +75,22 @@ class MongoTimelineStore(MongoIdentityRecords):
             for keys in REFERRAL_INDEXES:
                 self.referrals.create_index(keys)
             self.reviews.create_index([("review_at", ASCENDING)])
+            self._key_entries_by_department()
         self._open_identity()
+
+    def _key_entries_by_department(self):
+        """Entries stored when `_id` was the event_id alone get `_id` department:event_id, once (a marker
+        says it was done). Re-running after a crash part-way is safe: an insert already done is skipped."""
+        meta = self.db["meta"]
+        if meta.find_one({"_id": "timeline_keyed_by_department"}):
+            return
+        for doc in list(self.entries.find({"_id": {"$not": {"$regex": ":"}}})):
+            try:
+                self.entries.insert_one({**doc, "_id": event_key(doc["department"], doc["event_id"])})
+            except DuplicateKeyError:
+                pass
+            self.entries.delete_one({"_id": doc["_id"]})
+        meta.update_one({"_id": "timeline_keyed_by_department"}, {"$set": {"done": True}}, upsert=True)
 
     def children_for_keys(self, keys):
         with unavailable_as_store_error():
