@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen --no-sync
 N ?= 20
 PYTEST_ARGS ?=
 
-.PHONY: help install system-packages broker run up stop down status simulate test test-fast lint contracts clean bench-identity bench reliability bench-monitor dedup
+.PHONY: help install system-packages broker run up stop down status simulate test test-fast lint contracts clean bench-identity bench reliability bench-monitor dedup import-43 fhir-export
 
 help:
 	@echo "make run       install, start RabbitMQ if needed, start every service, simulate $(N) children, print URLs"
@@ -22,6 +22,8 @@ help:
 	@echo "make bench     throughput, latency, reads, memory and cost growth on the real broker; writes docs/benchmark-report.md"
 	@echo "make bench-identity   identity matching: precision/recall, review share, match() latency among 300,000 children"
 	@echo "make bench-monitor    referral throughput with and without the monitor tapping every flow"
+	@echo "make import-43 DIR=export IMPORT43_ARGS='--district 1001'   a health centre's 43-file export into the health service"
+	@echo "make fhir-export DISTRICT=1001   FHIR R4 NDJSON of a district's children (var/fhir-1001)"
 	@echo "make dedup     link the children a first load of history (REFERRAL_MATCHING=0) left apart; DEDUP_ARGS=--dry-run"
 
 $(UV):
@@ -97,3 +99,15 @@ contracts: install
 
 clean: stop
 	rm -rf var .venv .tools
+
+# A health centre's 43-file export into the running health service (docs/import-43.md).
+# make import-43 DIR=path/to/export IMPORT43_ARGS="--district 1001"
+import-43: install
+	@test -n "$(DIR)" || { echo "give DIR=<folder with PERSON.txt, EPI.txt, ...>"; exit 2; }
+	$(RUN) childlink-import-43 "$(DIR)" --department health $(IMPORT43_ARGS)
+
+# Bulk FHIR R4 NDJSON of one district's children from the referral store (docs/fhir.md).
+# make fhir-export DISTRICT=1001 OUT=var/fhir-1001
+fhir-export: install
+	@test -n "$(DISTRICT)" || { echo "give DISTRICT=10xx"; exit 2; }
+	$(RUN) python -m childlink_referral.fhir.bulk --district "$(DISTRICT)" --out "$(or $(OUT),var/fhir-$(DISTRICT))" $(FHIR_ARGS)

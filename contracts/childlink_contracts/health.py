@@ -1,8 +1,9 @@
 """Health (สำนักอนามัย): well-child visits, growth, immunisation and DSPM screening."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from .fields import PastDate, StrictBoolean, StrictFloat, text
+from .fields import FullMatch, PastDate, StrictBoolean, StrictFloat, text
+from .vaccine_codes import CODES as VACCINE_CODES
 
 DSPM_AGES_MONTHS = (9, 18, 30, 42, 60)
 DSPM_DOMAINS = ("gross_motor", "fine_motor", "receptive_language", "expressive_language", "personal_social")
@@ -16,6 +17,8 @@ VISIT_KINDS = ("well_child", "immunisation", "dspm_screening", "dspm_rescreen", 
 class ChildRegisteredV1(Schema):
     birth_weight_g = fields.Integer(strict=True, validate=validate.Range(min=300, max=6500))
     gestational_weeks = fields.Integer(strict=True, validate=validate.Range(min=22, max=44))
+    # HBV2 at 1 month is only for infants of HBsAg-positive mothers (MoPH EPI schedule 2566)
+    mother_hbsag_positive = StrictBoolean()
 
 
 class GrowthMeasuredV1(Schema):
@@ -29,6 +32,21 @@ class ImmunisedV1(Schema):
     vaccine = fields.String(required=True, validate=validate.OneOf(VACCINES))
     dose = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=5))
     lot_number = text(max_length=40)
+    # the 43-file EPI.VACCINETYPE code beside the name: 3 characters, leading zeros kept ("010", not 10)
+    vaccine_code = fields.String(validate=FullMatch(r"^[0-9A-Z]{3}$", error="must be a 3-character 43-file "
+                                                    "vaccine code such as \"010\" or \"R11\" (keep leading zeros)"))
+
+    @validates_schema
+    def code_matches(self, data, **kwargs):
+        code = data.get("vaccine_code")
+        if code is None or "vaccine" not in data or "dose" not in data:
+            return
+        if code not in VACCINE_CODES:
+            raise ValidationError(f"unknown 43-file vaccine code {code!r}", "vaccine_code")
+        vaccine, dose = VACCINE_CODES[code]
+        if (vaccine, dose) != (data["vaccine"], data["dose"]):
+            raise ValidationError(f"code {code} is {vaccine} dose {dose}, not {data['vaccine']} dose "
+                                  f"{data['dose']}", "vaccine_code")
 
 
 class ScreenedV1(Schema):

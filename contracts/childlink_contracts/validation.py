@@ -5,6 +5,7 @@ import uuid
 
 from marshmallow import ValidationError
 
+from .clinical import clinical_errors
 from .envelope import EnvelopeSchema
 from .registry import EVENT_TYPES, lookup, types_of
 
@@ -133,6 +134,8 @@ def validate_event(raw, department):
         errors["supersedes"] = ["a retraction must name the event it retracts"]
     if raw.get("supersedes") and raw.get("supersedes") == raw.get("event_id"):
         errors["supersedes"] = ["an event cannot supersede itself"]
+    if not errors and envelope is not None:
+        errors.update(clinical_errors({**envelope, "payload": payload}))
     if errors:
         raise ContractError(errors)
     envelope["payload"] = _schema(event_type).dump(payload)

@@ -33,7 +33,7 @@ SAMPLE_PAYLOADS = {
                                              "head_circumference_cm": 48.0, "measured_lying": False},
     ("health", "child.immunised", 1): {"vaccine": "MMR", "dose": 1, "lot_number": "L2024-118"},
     ("health", "child.screened", 1): {
-        "age_band_months": 18,
+        "age_band_months": 30,
         "domains": {"gross_motor": "normal", "fine_motor": "normal", "receptive_language": "suspected_delay",
                     "expressive_language": "delayed", "personal_social": "normal"},
     },

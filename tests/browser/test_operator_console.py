@@ -178,7 +178,8 @@ def follow(page, action):
     without the mark. (CDP evaluation is not subject to the pages' script-free CSP.)"""
     page.evaluate("window.__childlinkLeaving = true")
     action()
-    page.wait_for_function("!window.__childlinkLeaving && document.readyState === 'complete'")
+    # A function, not an expression: Playwright evals an expression inside the page, which its CSP forbids.
+    page.wait_for_function("() => !window.__childlinkLeaving && document.readyState === 'complete'")
 
 
 def assert_no_child_data(page):

@@ -87,8 +87,12 @@ def test_a_stopped_relay_shows_as_a_growing_outbox_and_a_silent_department(syste
 
     restart(system, "health")  # the relay is back: the backlog drains and the flow resumes
     wait_until(lambda: system.outbox_backlog("health") == 0, message="backlog drained")
+    # the monitor polls /health every few seconds: under load one poll can miss (backlog None) after the
+    # alert cleared, so wait for a poll that read the drained outbox too
     view = wait_until(lambda: (v := overview(system)) and not alerts_of(v, "outbox_growing", "health")
-                      and department(v, "health")["seen_24h"] >= 5 and v, timeout=30, message="alert cleared")
+                      and department(v, "health")["seen_24h"] >= 5
+                      and (department(v, "health")["outbox"] or {}).get("backlog") == 0 and v,
+                      timeout=30, message="alert cleared and the drained backlog polled")
     assert department(view, "health")["outbox"]["backlog"] == 0
     flow = next(t for t in department(view, "health")["types"] if t["type"] == "child.growth_measured")
     assert flow["seen_24h"] == 4

@@ -14,9 +14,10 @@ import json
 from urllib.parse import urlparse
 
 import pytest
-from childlink_common.testing.events import child, event
+from childlink_common.testing.events import child, event, instant
 from childlink_common.testing.services import System, wait_until
 from childlink_contracts import with_check_digit
+from childlink_contracts.clinical import dspm_band_for
 from kombu import Connection, Exchange, Queue
 from nameko.standalone.rpc import ClusterRpcProxy
 
@@ -80,8 +81,11 @@ def kid(n, **overrides):
 
 
 def screening(subject, results, **kw):
+    """A DSPM screening with the band that fits the child's age on the day (ingest refuses any other)."""
+    on = dt.datetime.fromisoformat(instant(kw.get("occurred_days_ago", 10)))
+    band = dspm_band_for(dt.date.fromisoformat(subject["birth_date"]), on)
     return event("health", "child.screened", subject=subject, payload={
-        "age_band_months": 18, "domains": {d: "normal" for d in DOMAINS} | results}, **kw)
+        "age_band_months": band, "domains": {d: "normal" for d in DOMAINS} | results}, **kw)
 
 
 def referral_for(system, rpc, subject, reason, viewer=HC, statuses=None):

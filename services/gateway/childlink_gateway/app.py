@@ -19,7 +19,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
-from . import audit, charts, dates, pages, roles
+from . import audit, charts, dates, pages, referral_words, roles
 from .i18n import LANGUAGES, Translator
 from .referral_client import ReferralClient
 from .security import COOKIE_NAME, ERAS, LoginThrottle, csrf_ok
@@ -171,7 +171,7 @@ class GatewayApp:
             _=ctx.t, t=ctx.t, lang=lang, era=era, user=ctx.user, csrf=ctx.session["csrf"],
             here=here or "/", css_version=self.css_version, roles=roles, short=short_id,
             d=lambda v: dates.format_date(v, lang, era), dt=lambda v: dates.format_datetime(v, lang, era),
-            **values)
+            words=referral_words, **values)
         return Response(html, status=status, mimetype="text/html")
 
     def error_page(self, ctx, status, message_key, detail=None, **params):

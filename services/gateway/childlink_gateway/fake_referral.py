@@ -88,17 +88,24 @@ def sample_child(child_id="c-1", consent_shared=True):
                      {"event_id": "e-3", "occurred_at": "2025-09-20T02:00:00Z", "age_band_months": 18,
                       "rescreen": False, "facility_code": "HC-1001-01",
                       "domains": {"gross_motor": "normal", "fine_motor": "normal", "receptive_language": "delayed",
-                                  "expressive_language": "suspected_delay", "personal_social": "normal"}}]},
+                                  "expressive_language": "suspected_delay", "personal_social": "normal"}}],
+                 "episodes": [{"band": 18, "outcome": "referred_delayed", "on_track": False, "first_event_id": "e-3",
+                               "first_screened_on": "2025-09-20", "rescreen_event_id": None, "rescreened_on": None,
+                               "rescreen_by": None, "later_event_ids": []}]},
         "immunisations": {
             "schedule": [
                 {"slot": "birth", "vaccine": "BCG", "dose": 1, "due_age_months": 0, "due_on": "2024-03-15",
                  "status": "given", "given_on": "2024-03-16"},
-                {"slot": "9-12m", "vaccine": "MMR", "dose": 1, "due_age_months": 9, "due_on": "2024-12-15",
-                 "overdue_from": "2025-04-15", "status": "overdue", "given_on": None},
-                {"slot": "2-2.5y", "vaccine": "JE", "dose": 2, "due_age_months": 24, "due_on": "2026-03-15",
+                {"slot": "2m", "vaccine": "OPV", "dose": 1, "due_age_months": 2, "due_on": "2024-05-15",
+                 "status": "given", "given_on": "2024-05-20", "vaccine_code": "081"},
+                {"slot": "9m", "vaccine": "MMR", "dose": 1, "due_age_months": 9, "due_on": "2024-12-15",
+                 "overdue_from": "2025-01-14", "status": "overdue", "given_on": None},
+                {"slot": "30m", "vaccine": "JE", "dose": 2, "due_age_months": 30, "due_on": "2026-09-15",
                  "status": "upcoming", "given_on": None}],
-            "given": [{"vaccine": "BCG", "dose": 1, "given_on": "2024-03-16", "event_id": "e-0"}],
-            "overdue": [{"vaccine": "MMR", "dose": 1, "slot": "9-12m", "overdue_from": "2025-04-15"}]},
+            "given": [{"vaccine": "BCG", "dose": 1, "given_on": "2024-03-16", "event_id": "e-0"},
+                      {"vaccine": "OPV", "dose": 1, "given_on": "2024-05-20", "event_id": "e-01",
+                       "vaccine_code": "081"}],
+            "overdue": [{"vaccine": "MMR", "dose": 1, "slot": "9m", "overdue_from": "2025-01-14"}]},
     }
 
 

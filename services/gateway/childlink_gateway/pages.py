@@ -17,7 +17,8 @@ from .dates import parse
 STATUSES = ("requested", "accepted", "rejected", "scheduled", "in_progress", "completed", "cancelled", "expired",
             "entered_in_error")
 OPEN_STATUSES = ("requested", "accepted", "scheduled", "in_progress")
-REASONS = ("dspm_delayed", "dspm_suspected_delay", "dspm_rescreen_not_normal", "dspm_rescreen_overdue",
+REASONS = ("dspm_delayed", "dspm_suspected_delay", "dspm_rescreen_not_normal", "dspm_trace_rescreen",
+           "dspm_rescreen_overdue",
            "nutrition_follow_up", "household_support", "immunisation_overdue", "special_needs", "social_follow_up")
 DEPARTMENTS = ("health", "medical", "social", "education")
 ACCESS_REASONS = ("care", "referral_follow_up", "audit")
@@ -214,7 +215,7 @@ def timeline_summary(entry):
         worst = max((RESULT_RANK.get(r, 0) for r in (payload.get("domains") or {}).values()), default=0)
         facts.append(("fact.dspm_worst", ("result", DSPM_RESULTS[worst])))
     elif kind == "child.immunised":
-        facts.append(("fact.vaccine", f"{payload.get('vaccine')} #{payload.get('dose')}"))
+        facts.append(("fact.vaccine", ("dose", (payload.get("vaccine"), payload.get("dose")))))
     elif kind == "child.diagnosed":
         facts.append(("fact.icd10", payload.get("icd10")))
     elif kind == "child.assessed":

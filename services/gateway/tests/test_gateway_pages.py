@@ -62,9 +62,9 @@ def test_dspm_grid_also_reads_results_by_domain():
 
 def test_immunisations_from_the_documented_shape():
     rows = immunisation_rows(sample_child()["immunisations"])
-    assert [(r.vaccine, r.dose, r.status) for r in rows] == [("BCG", 1, "given"), ("MMR", 1, "overdue"),
-                                                             ("JE", 2, "upcoming")]
-    assert rows[0].given_on == "2024-03-16" and rows[1].due == "2024-12-15"
+    assert [(r.vaccine, r.dose, r.status) for r in rows] == [("BCG", 1, "given"), ("OPV", 1, "given"),
+                                                             ("MMR", 1, "overdue"), ("JE", 2, "upcoming")]
+    assert rows[0].given_on == "2024-03-16" and rows[2].due == "2024-12-15"
 
 
 def test_immunisations_given_outside_the_schedule_still_show_and_status_is_inferred():

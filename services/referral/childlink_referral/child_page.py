@@ -6,7 +6,7 @@ from . import growth
 from .access import FACILITY_ROLES, can_see_child, can_see_referral, check_viewer
 from .events import timeline_entries
 from .lifecycle import Refusal
-from .rules import build_state
+from .rules import build_state, dspm
 from .rules.immunisation import schedule_for
 from .times import bangkok_date, start_of_bangkok_day
 from .workflow import present
@@ -60,7 +60,7 @@ def growth_view(state):
             "z_bands": growth.Z_BANDS}
 
 
-def dspm_view(state):
+def dspm_view(state, now):
     screenings, by_domain = [], {domain: [] for domain in DSPM_DOMAINS}
     for fact in state.screenings:
         domains = fact.payload.get("domains", {})
@@ -72,7 +72,8 @@ def dspm_view(state):
             by_domain[domain].append({"occurred_at": fact.occurred_at.isoformat(),
                                       "age_band_months": fact.payload.get("age_band_months"),
                                       "rescreen": bool(fact.payload.get("rescreen")), "result": domains.get(domain)})
-    return {"domains": list(DSPM_DOMAINS), "screenings": screenings, "by_domain": by_domain}
+    return {"domains": list(DSPM_DOMAINS), "screenings": screenings, "by_domain": by_domain,
+            "episodes": dspm.outcomes(state, now)}
 
 
 def immunisation_view(state, now):
@@ -81,6 +82,8 @@ def immunisation_view(state, now):
     for dose in schedule_for(state):
         if dose.given is not None:
             status = "given"
+        elif dose.too_late(now):
+            status = "too_late"  # past the dose's last age (rotavirus): not to be given, not reminded
         elif start_of_bangkok_day(dose.overdue_from) <= now:
             status = "overdue"
         elif dose.due_on <= today:
@@ -89,12 +92,15 @@ def immunisation_view(state, now):
             status = "upcoming"
         row = {"slot": dose.slot, "vaccine": dose.vaccine, "dose": dose.dose, "due_age_months": dose.due_months,
                "due_on": dose.due_on.isoformat(), "overdue_from": dose.overdue_from.isoformat(), "status": status,
-               "given_on": dose.given.occurred_at.date().isoformat() if dose.given else None}
+               "given_on": bangkok_date(dose.given.occurred_at).isoformat() if dose.given else None,
+               "vaccine_code": dose.given.payload.get("vaccine_code") if dose.given else None,
+               "remind_until": dose.remind_until.isoformat()}
         schedule.append(row)
         if status == "overdue":
             overdue.append({k: row[k] for k in ("vaccine", "dose", "slot", "due_on", "overdue_from")})
-    given = [{"vaccine": vaccine, "dose": dose, "given_on": fact.occurred_at.date().isoformat(),
-              "event_id": fact.event_id, "facility_code": fact.facility}
+    given = [{"vaccine": vaccine, "dose": dose, "given_on": bangkok_date(fact.occurred_at).isoformat(),
+              "vaccine_code": fact.payload.get("vaccine_code"), "event_id": fact.event_id,
+              "facility_code": fact.facility}
              for (vaccine, dose), fact in sorted(state.doses_given.items(), key=lambda kv: (kv[1].occurred_at, kv[0]))]
     return {"schedule": schedule, "given": given, "overdue": overdue,
             "followed_by_health_centre": state.health_centre is not None}
@@ -147,7 +153,7 @@ def child_page(store, viewer, child_id, now):
         "consent": consent,
         "timeline": timeline(state, referrals),
         "growth": growth_view(state),
-        "dspm": dspm_view(state),
+        "dspm": dspm_view(state, now),
         "immunisations": immunisation_view(state, now),
         "referrals": shown,
     }}

@@ -8,7 +8,8 @@ from .lifecycle import EREFER, FHIR
 from .timeline import utc_key
 
 SYSTEM = "childlink-referral"
-SNAPSHOT = ("referral_id", "child_id", "reason", "rule", "from", "to", "district", "due_by", "source_event_ids")
+SNAPSHOT = ("referral_id", "child_id", "reason", "rule", "from", "to", "district", "due_by", "source_event_ids",
+            "note_details")
 
 
 def _acting_side(referral, item):
@@ -31,11 +32,13 @@ def transition_event(referral, item):
         "outcome_notes": item.get("note") if after == "completed" else None,
         "scheduled_for": details.get("scheduled_for"),
         "transition": {key: item.get(key) for key in ("action", "from", "to", "at", "by", "note")},
+        "details": details,
     })
     payload["fhir_status"], payload["erefer_code"] = FHIR[after][0], EREFER[after]
     return {
         "event_id": item["event_id"],
-        "type": f"referral.{after}",
+        # evidence changes no status: its own type, so a consumer counting transitions counts it apart
+        "type": "referral.evidence_attached" if item["action"] == "attach_evidence" else f"referral.{after}",
         "version": 1,
         "occurred_at": item["at"],
         "recorded_at": item["at"],
@@ -70,7 +73,8 @@ def timeline_entries(referral):
             "district_code": event["source"]["facility"]["district_code"],
             "correlation_id": event["correlation_id"], "supersedes": None, "status": "current", "duplicates": 0,
             "payload": {**{key: payload.get(key) for key in TIMELINE_FIELDS}, "action": item["action"],
-                        "note": item.get("note"), "by_role": (item.get("by") or {}).get("role")},
+                        "note": item.get("note"), "details": item.get("details") or {},
+                        "by_role": (item.get("by") or {}).get("role")},
         })
     return entries
 

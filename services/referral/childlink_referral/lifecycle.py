@@ -64,8 +64,10 @@ ACTIONS = {a.name: a for a in (
     Action("cancel", OPEN, "cancelled", REQUESTER, ("reason",)),
     Action("mark_entered_in_error", tuple(s for s in STATUSES if s != "entered_in_error"), "entered_in_error",
            EITHER, ("reason",)),
-    # the system
-    Action("withdraw", OPEN, "cancelled", SYSTEM, ("reason",)),
+    # the system: the rules withdraw only a referral nobody has acted on; on one someone has, they attach
+    # the later evidence (no change of status) and its receiver closes it with an outcome
+    Action("withdraw", ("requested",), "cancelled", SYSTEM, ("reason",)),
+    Action("attach_evidence", OPEN, None, SYSTEM, ("evidence",)),
     Action("expire", OPEN, "expired", SYSTEM),
     Action("record_outcome", OPEN, "completed", SYSTEM, ("outcome",)),
 )}
@@ -130,7 +132,13 @@ def checked_fields(action, fields, now):
     if not isinstance(fields, dict):
         raise Refusal("invalid", "fields must be an object", "fields")
     name = action.name
-    if name in ("reject", "cancel", "mark_entered_in_error", "withdraw"):
+    if name == "withdraw":
+        return {"reason": _text(fields, "reason", 500, required=True), "why": dict(fields.get("why") or {})}
+    if name == "attach_evidence":
+        if not isinstance(fields.get("evidence"), dict) or not fields["evidence"].get("code"):
+            raise Refusal("invalid", "evidence (an object with a code) is required", "fields.evidence")
+        return {"evidence": dict(fields["evidence"])}
+    if name in ("reject", "cancel", "mark_entered_in_error"):
         return {"reason": _text(fields, "reason", 500, required=True)}
     if name == "schedule":
         return {"scheduled_for": _scheduled_for(fields, now)}
@@ -156,8 +164,15 @@ def _stamp(referral, status, previous):
     referral["erefer_code"] = "V" if status == "scheduled" and previous == "scheduled" else EREFER[status]
 
 
+def acted_on(referral):
+    """Someone on either side has acted on it (received, accepted, scheduled, started it, or any staff
+    action): the rules may no longer withdraw it."""
+    return referral["status"] != "requested" or any(
+        (item.get("by") or {}).get("user_id") != "system" for item in referral["history"][1:])
+
+
 def new_referral(*, referral_id, child_id, rule, reason, rule_key, from_, to, district, note,
-                 source_event_ids, due_by, now, by):
+                 source_event_ids, due_by, now, by, note_details=None):
     """Version 1, status requested, raised by `by` (the rules)."""
     referral = {
         "referral_id": referral_id, "version": 1, "child_id": child_id, "reason": reason, "rule": rule,
@@ -165,9 +180,11 @@ def new_referral(*, referral_id, child_id, rule, reason, rule_key, from_, to, di
         "created_at": iso(now), "updated_at": iso(now), "due_by": iso(due_by), "scheduled_for": None,
         "outcome": None, "outcome_notes": None, "cancel_reason": None, "reject_reason": None,
         "error_reason": None, "withdrawn_by_rules": False, "note": note,
+        "note_details": dict(note_details or {}), "cancel_details": None, "evidence": [],
         "source_event_ids": list(source_event_ids),
         "history": [{"version": 1, "event_id": _event_id(referral_id, 1), "at": iso(now), "by": dict(by),
-                     "action": "raise", "from": None, "to": "requested", "note": note, "details": {}}],
+                     "action": "raise", "from": None, "to": "requested", "note": note,
+                     "details": {"note": dict(note_details or {})} if note_details else {}}],
     }
     _stamp(referral, "requested", None)
     return referral
@@ -192,6 +209,13 @@ def transition(referral, action_name, by, fields, now):
     elif action_name in ("cancel", "withdraw"):
         after["cancel_reason"] = values["reason"]
         after["withdrawn_by_rules"] = action_name == "withdraw"
+        if action_name == "withdraw":
+            after["cancel_details"] = details["why"] = values["why"]
+    elif action_name == "attach_evidence":
+        item = {**values["evidence"], "at": iso(now)}
+        after["evidence"] = [*(referral.get("evidence") or []), item]
+        details["evidence"] = item
+        note = None
     elif action_name == "mark_entered_in_error":
         after["error_reason"] = values["reason"]
     elif action_name == "schedule":
@@ -209,12 +233,13 @@ def transition(referral, action_name, by, fields, now):
         if values.get("outcome_event_id"):
             details["outcome_event_id"] = values["outcome_event_id"]
         note = values["notes"]
-    _stamp(after, action.to, status)
+    to = action.to or status
+    _stamp(after, to, status if action_name == "schedule" else None)
     after["version"] = version
     after["updated_at"] = iso(now)
     after["history"].append({"version": version, "event_id": _event_id(referral["referral_id"], version),
                              "at": iso(now), "by": dict(by), "action": action_name, "from": status,
-                             "to": action.to, "note": note, "details": details})
+                             "to": to, "note": note, "details": details})
     return after
 
 

@@ -24,6 +24,7 @@ from nameko.web.handlers import http
 from . import child_page as pages
 from . import identity_views, queries
 from .events import check_delivered
+from .fhir.http import everything_response as fhir_everything
 from .identity import KnownRecords
 from .intake import take_in
 from .linking import Linking, check_identity_delivered
@@ -226,6 +227,13 @@ class ReferralService:
         if view is None:
             return answer(problem(404, "not_found", f"no child {child_id}"))
         return json_response(200, view)
+
+    @http("GET", "/fhir/Patient/<string:child_id>/$everything")
+    def http_fhir_everything(self, request, child_id):
+        """FHIR R4 of one child for the viewer the X-Childlink-* headers name (docs/fhir.md)."""
+        if not key_is_valid(request, READ_KEYS):
+            return unauthorised()
+        return fhir_everything(self.store, request, child_id, utc_now())
 
     @http("POST", "/v1/children/search")
     def http_find_child(self, request):

@@ -3,8 +3,9 @@ send them, a child's state, a workflow on the real SQLite adapters with a clock 
 
 import datetime as dt
 
-from childlink_common.testing.events import child, event
+from childlink_common.testing.events import child, event, instant
 from childlink_contracts import validate_event
+from childlink_contracts.clinical import dspm_band_for
 
 from childlink_referral.identity import KnownRecords
 from childlink_referral.intake import take_in
@@ -31,9 +32,13 @@ OPERATOR = {"user_id": "u-op", "role": "operator"}
 OTHER_HC = {**HC, "user_id": "u-hc2", "facility": "HC-1050-01", "district": "1050"}
 
 
-def screening(results=None, rescreen=False, band=18, **kw):
-    """A DSPM screening: all normal unless `results` ({domain: result}) says otherwise."""
+def screening(results=None, rescreen=False, band=None, **kw):
+    """A DSPM screening: all normal unless `results` ({domain: result}) says otherwise; the band that fits
+    the child's age on the day unless `band` says otherwise."""
     domains = {d: "normal" for d in DOMAINS} | (results or {})
+    if band is None:
+        born = dt.date.fromisoformat((kw.get("subject") or child())["birth_date"])
+        band = dspm_band_for(born, dt.datetime.fromisoformat(instant(kw.get("occurred_days_ago", 10))))
     return event("health", "child.screened", payload={"age_band_months": band, "rescreen": rescreen,
                                                        "domains": domains}, **kw)
 
@@ -42,8 +47,9 @@ def measured(weight_kg, height_cm, **kw):
     return event("health", "child.growth_measured", payload={"weight_kg": weight_kg, "height_cm": height_cm}, **kw)
 
 
-def immunised(vaccine, dose, **kw):
-    return event("health", "child.immunised", payload={"vaccine": vaccine, "dose": dose}, **kw)
+def immunised(vaccine, dose, vaccine_code=None, **kw):
+    payload = {"vaccine": vaccine, "dose": dose} | ({"vaccine_code": vaccine_code} if vaccine_code else {})
+    return event("health", "child.immunised", payload=payload, **kw)
 
 
 def retraction(of, reason="entered against the wrong child", department="health", **kw):

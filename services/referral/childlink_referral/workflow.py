@@ -24,6 +24,7 @@ from .lifecycle import (
     REQUESTER,
     SYSTEM,
     Refusal,
+    acted_on,
     allowed_actions,
     is_open,
     new_referral,
@@ -31,6 +32,7 @@ from .lifecycle import (
 )
 from .reasons import deadline_for
 from .rules import RULES, RULES_BY_NAME, build_state, evaluate
+from .rules.proposal import day
 from .times import iso, utc_now
 
 log = get_logger(__name__)
@@ -52,9 +54,10 @@ class Changes:
     withdrawn: list = field(default_factory=list)
     completed: list = field(default_factory=list)
     expired: list = field(default_factory=list)
+    evidence: list = field(default_factory=list)  # referrals that had later evidence attached
 
     def extend(self, other):
-        for name in ("raised", "withdrawn", "completed", "expired"):
+        for name in ("raised", "withdrawn", "completed", "expired", "evidence"):
             getattr(self, name).extend(getattr(other, name))
 
 
@@ -133,8 +136,14 @@ class Referrals:
         self._record_outcomes(state, existing, now, changes)
         for key, proposal in evaluation.proposals.items():
             same = [r for r in existing.values() if r["rule_key"] == key]
-            if any(not r["withdrawn_by_rules"] for r in same):
-                continue  # idempotent: a referral for this rule and source stands (in whatever status)
+            standing = [r for r in same if not r["withdrawn_by_rules"]]
+            if standing:  # idempotent: a referral for this rule and source stands (in whatever status)
+                for referral in standing:
+                    fresh = _new_evidence(referral, proposal.evidence)
+                    if is_open(referral) and fresh:
+                        self._attach(existing, referral, {"code": "later_evidence", "rule": referral["rule"],
+                                                          "event_ids": fresh}, now, changes)
+                continue
             referral = self._raise(state, proposal, len(same), now)
             if not self.store.insert_referral(referral):
                 raise _Raced()
@@ -144,13 +153,25 @@ class Referrals:
         for referral in list(existing.values()):
             if not is_open(referral) or referral["rule_key"] in evaluation.proposals:
                 continue
-            after = transition(referral, "withdraw", RULES_ACTOR,
-                               {"reason": self._why_withdrawn(state, evaluation, referral)}, now)
+            why = self._why_withdrawn(state, evaluation, referral)
+            if acted_on(referral):
+                # someone acts on it: never withdrawn; the evidence goes to its receiver, who closes it
+                if why not in [_without_at(item) for item in referral.get("evidence") or []]:
+                    self._attach(existing, referral, why, now, changes)
+                continue
+            after = transition(referral, "withdraw", RULES_ACTOR, {"reason": describe_why(why), "why": why}, now)
             if not self._store_transition(referral, after):
                 raise _Raced()
             existing[referral["referral_id"]] = after
             changes.withdrawn.append(referral["referral_id"])
         return changes
+
+    def _attach(self, existing, referral, evidence, now, changes):
+        after = transition(referral, "attach_evidence", RULES_ACTOR, {"evidence": evidence}, now)
+        if not self._store_transition(referral, after):
+            raise _Raced()
+        existing[referral["referral_id"]] = after
+        changes.evidence.append(referral["referral_id"])
 
     def _raise(self, state, proposal, earlier, now):
         referral_id = "r-" + str(uuid.uuid5(ID_NAMESPACE, f"{state.child_id}|{proposal.key}|{earlier}"))
@@ -159,26 +180,33 @@ class Referrals:
             referral_id=referral_id, child_id=state.child_id, rule=proposal.rule, reason=proposal.reason,
             rule_key=proposal.key, from_=proposal.from_, to=proposal.to,
             district=state.district or proposal.from_.get("district"), note=proposal.note,
-            source_event_ids=proposal.source_event_ids, due_by=due_by, now=now, by=RULES_ACTOR)
+            source_event_ids=proposal.source_event_ids, due_by=due_by, now=now, by=RULES_ACTOR,
+            note_details=proposal.details)
 
     def _why_withdrawn(self, state, evaluation, referral):
+        """Why the referral no longer applies, as structured fields (pages word it in the viewer's language)."""
+        rule = referral["rule"]
         if referral["rule_key"] in evaluation.suppressed:
-            return f"withdrawn: {evaluation.suppressed[referral['rule_key']][1]}"
+            proposal, _ = evaluation.suppressed[referral["rule_key"]]
+            department = next((d for d in proposal.source_departments if d in state.consent_refused), None)
+            refusal = state.consent_refused.get(department)
+            return {"code": "consent_refused", "rule": rule, "department": department,
+                    "on": day(refusal) if refusal else None, "event_ids": [refusal.event_id] if refusal else []}
         for event_id in referral["source_event_ids"]:
             entry = state.entry(event_id)
             if entry is None or entry["status"] == "current":
                 continue
-            later = next((e for e in state.entries if e.get("supersedes") == event_id), None)
+            later = next((e for e in state.entries if e.get("supersedes") == event_id), None) or {}
             if entry["status"] == "retracted":
-                why = (later or {}).get("payload", {}).get("reason", "no reason given")
-                return f"withdrawn: source event {event_id} ({entry['type']}) was retracted: {why}"
-            rule = RULES_BY_NAME.get(referral["rule"])
-            return (f"withdrawn: source event {event_id} ({entry['type']}) was corrected by "
-                    f"{(later or {}).get('event_id')}; the corrected record no longer meets the rule"
-                    + (f" ({rule.description})" if rule else ""))
-        rule = RULES_BY_NAME.get(referral["rule"])
-        described = rule.description if rule else referral["rule"]
-        return f"withdrawn: no longer applies: the child's current record no longer shows that {described}"
+                return {"code": "source_retracted", "rule": rule, "source_event_id": event_id,
+                        "source_type": entry["type"], "event_ids": [later.get("event_id")],
+                        "retraction_reason": (later.get("payload") or {}).get("reason")}
+            return {"code": "source_corrected", "rule": rule, "source_event_id": event_id,
+                    "source_type": entry["type"], "event_ids": [later.get("event_id")]}
+        resolution = evaluation.resolutions.get(referral["rule_key"])
+        if resolution is not None:
+            return {"code": resolution.code, "rule": rule, "event_ids": list(resolution.event_ids)}
+        return {"code": "no_longer_applies", "rule": rule, "event_ids": _newer_of_kind(state, referral)}
 
     def _record_outcomes(self, state, existing, now, changes):
         """A hospital's `referral.outcome_recorded` completes the referral it names (state-based: it holds
@@ -267,6 +295,49 @@ class Referrals:
             return refusal.answer()
         self._publish(after)
         return {"ok": True, "referral": present(after, viewer, now)}
+
+
+def _without_at(item):
+    return {k: v for k, v in item.items() if k != "at"}
+
+
+def _new_evidence(referral, event_ids):
+    """The ids among `event_ids` not yet attached to the referral nor among its sources."""
+    known = set(referral["source_event_ids"])
+    for item in referral.get("evidence") or []:
+        known.update(item.get("event_ids") or [])
+    return [event_id for event_id in event_ids if event_id not in known]
+
+
+def _newer_of_kind(state, referral):
+    """The current facts of the kinds the referral was raised from that came after its latest source."""
+    sources = [f for f in state.facts if f.event_id in referral["source_event_ids"]]
+    if not sources:
+        return []
+    kinds = {f.kind for f in sources}
+    latest = max(f.occurred_at for f in sources)
+    return [f.event_id for f in state.facts if f.kind in kinds and f.occurred_at > latest]
+
+
+WHY_TEXT = {
+    "consent_refused": "withdrawn: consent to share {department} records outside {department} was refused on {on}",
+    "source_retracted": "withdrawn: source event {source_event_id} ({source_type}) was retracted: {retraction_reason}",
+    "source_corrected": ("withdrawn: source event {source_event_id} ({source_type}) was corrected by {corrected_by}; "
+                         "the corrected record no longer meets the rule ({description})"),
+    "rescreen_passed": "withdrawn: the DSPM re-screen was passed",
+    "rescreen_not_passed": "withdrawn: the DSPM re-screen was not passed; the child is referred to the hospital",
+    "recovered": "withdrawn: recovered: two consecutive measurements at or above the threshold",
+    "no_longer_applies": "withdrawn: no longer applies: the child's current record no longer shows that {description}",
+}
+
+
+def describe_why(why):
+    """English words for a structured reason (logs, the API's cancel_reason); pages use the structure."""
+    rule = RULES_BY_NAME.get(why.get("rule"))
+    values = {**why, "description": rule.description if rule else why.get("rule"),
+              "corrected_by": (why.get("event_ids") or [None])[0],
+              "retraction_reason": why.get("retraction_reason") or "no reason given"}
+    return WHY_TEXT.get(why["code"], "withdrawn: {code}").format(**values)
 
 
 def _side_message(viewer, referral, spec, sides):

@@ -31,6 +31,7 @@ FIELDS = {
     "cancel": {"reason": "family moved to Chiang Mai"},
     "mark_entered_in_error": {"reason": "raised for the wrong child"},
     "withdraw": {"reason": "source screening retracted"},
+    "attach_evidence": {"evidence": {"code": "later_evidence", "rule": "dspm_delayed", "event_ids": ["e-2"]}},
     "record_outcome": {"outcome": "no_problem_found"},
 }
 # (action, from status) -> to status: the whole machine, written out
@@ -45,7 +46,8 @@ ALLOWED = {
     ("complete", "scheduled"): "completed",
     ("complete", "in_progress"): "completed",
     **{("cancel", s): "cancelled" for s in OPEN},
-    **{("withdraw", s): "cancelled" for s in OPEN},
+    ("withdraw", "requested"): "cancelled",  # the rules withdraw only what nobody acted on
+    **{("attach_evidence", s): s for s in OPEN},  # evidence changes no status
     **{("expire", s): "expired" for s in OPEN},
     **{("record_outcome", s): "completed" for s in OPEN},
     **{("mark_entered_in_error", s): "entered_in_error" for s in STATUSES if s != "entered_in_error"},
@@ -219,3 +221,17 @@ def test_each_history_item_has_its_own_stable_event_id():
 def test_allowed_actions_by_side_and_status(status, sides, expected):
     assert allowed_actions(referral(status), sides) == expected
     assert set(expected) <= set(STAFF_ACTIONS)
+
+
+def test_attached_evidence_is_kept_on_the_referral_and_its_history():
+    after = transition(referral("accepted"), "attach_evidence", {"user_id": "system", "role": "rules"},
+                       FIELDS["attach_evidence"], NOW)
+    assert after["status"] == "accepted" and after["erefer_code"] == "A"
+    assert after["evidence"] == [{**FIELDS["attach_evidence"]["evidence"], "at": iso(NOW)}]
+    assert after["history"][-1]["details"]["evidence"]["event_ids"] == ["e-2"]
+
+
+def test_acted_on_means_any_status_past_requested_or_any_staff_action():
+    from childlink_referral.lifecycle import acted_on
+    assert not acted_on(referral("requested"))
+    assert acted_on(referral("accepted")) and acted_on(referral("scheduled")) and acted_on(referral("in_progress"))

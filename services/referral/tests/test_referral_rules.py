@@ -4,11 +4,12 @@ import datetime as dt
 import random
 
 import pytest
-from childlink_common.testing.events import event
+from childlink_common.testing.events import child, event
 from childlink_referral.reasons import REASONS, deadline_for
-from childlink_referral.rules import RULES, RULES_BY_NAME, evaluate
+from childlink_referral.rules import RULES, RULES_BY_NAME, dspm, evaluate
 from childlink_referral.rules.diagnosis import in_f70_f89
 from childlink_referral.rules.epi_schedule import THAI_EPI
+from childlink_referral.rules.immunisation import schedule_for
 from childlink_referral.testing import (
     consent,
     correction,
@@ -18,7 +19,7 @@ from childlink_referral.testing import (
     screening,
     state_of,
 )
-from childlink_referral.times import utc_now
+from childlink_referral.times import add_months, utc_now
 
 NOW = utc_now()
 INFANT = {"birth_date": (NOW.date() - dt.timedelta(days=365)).isoformat(), "sex": "female", "district_code": "1001"}
@@ -96,17 +97,40 @@ def test_a_suspected_delay_gives_the_health_centre_a_rescreen_task_due_in_30_day
     assert evaluation.next_review_at <= task.due_by  # looked at again when the re-screen falls due
 
 
-def test_no_rescreen_30_days_after_a_suspected_delay_refers_to_the_hospital():
+def test_a_missed_rescreen_is_a_trace_and_rescreen_task_for_the_health_centre_not_a_hospital_referral():
     screened = screening({"receptive_language": "suspected_delay"}, occurred_days_ago=31)
     found = by_rule(proposals(screened))
-    assert found["dspm_rescreen_overdue"].to["facility"] == "HOSP-1008"
+    assert "dspm_rescreen_overdue" not in found  # was: a hospital referral on day 30
+    trace = found["dspm_trace_rescreen"]
+    assert trace.to == {"department": "health", "facility": "HC-1001-01", "district": "1001",
+                        "service": "dspm_trace"}
+    occurred = dt.datetime.fromisoformat(screened["occurred_at"])
+    assert trace.due_by == occurred + dt.timedelta(days=30 + 14)
+    assert trace.details["kind"] == "dspm_trace_rescreen"
     assert "dspm_suspected_delay" in found  # the task stands: the timer expires it, it is not dropped
 
 
-def test_the_overdue_rule_waits_until_the_rescreen_is_due():
+def test_still_no_rescreen_after_the_14_day_trace_grace_escalates_to_the_hospital():
+    screened = screening({"receptive_language": "suspected_delay"}, occurred_days_ago=43)
+    evaluation = evaluate(state_of(screened), NOW)
+    assert "dspm_rescreen_overdue" not in by_rule(evaluation.proposals)
+    assert evaluation.next_review_at == dt.datetime.fromisoformat(screened["occurred_at"]) + dt.timedelta(days=44)
+    escalated = by_rule(proposals(screened, now=NOW + dt.timedelta(days=2)))["dspm_rescreen_overdue"]
+    assert escalated.to["facility"] == "HOSP-1008" and escalated.to["service"] == "developmental_clinic"
+
+
+def test_a_recorded_missed_rescreen_visit_starts_the_trace_at_once():
+    screened = screening({"receptive_language": "suspected_delay"}, occurred_days_ago=20)
+    missed = event("health", "child.visit_missed", occurred_days_ago=2,
+                   payload={"visit_kind": "dspm_rescreen", "due_on": (NOW.date() - dt.timedelta(days=3)).isoformat()})
+    found = by_rule(proposals(screened, missed))
+    assert "dspm_trace_rescreen" in found and "dspm_rescreen_overdue" not in found
+
+
+def test_the_trace_rule_waits_until_the_rescreen_is_due():
     screened = screening({"receptive_language": "suspected_delay"}, occurred_days_ago=29)
-    assert "dspm_rescreen_overdue" not in by_rule(proposals(screened))
-    assert "dspm_rescreen_overdue" in by_rule(proposals(screened, now=NOW + dt.timedelta(days=2)))
+    assert "dspm_trace_rescreen" not in by_rule(proposals(screened))
+    assert "dspm_trace_rescreen" in by_rule(proposals(screened, now=NOW + dt.timedelta(days=2)))
 
 
 def test_a_normal_rescreen_closes_the_matter():
@@ -125,10 +149,22 @@ def test_a_rescreen_still_suspected_refers_to_the_hospital():
     assert not {"dspm_suspected_delay", "dspm_rescreen_overdue", "dspm_delayed"} & set(found)
 
 
-def test_a_rescreen_that_finds_a_delay_is_a_delay_referral():
+def test_a_rescreen_that_finds_a_delay_is_the_rescreen_not_passed_teda4i_referral():
     first = screening({"personal_social": "suspected_delay"}, occurred_days_ago=40)
     again = screening({"personal_social": "delayed"}, rescreen=True, occurred_days_ago=12)
-    assert only_rules(proposals(first, again), "dspm_delayed", "dspm_rescreen_not_normal") == ["dspm_delayed"]
+    assert only_rules(proposals(first, again), "dspm_delayed", "dspm_rescreen_not_normal") == [
+        "dspm_rescreen_not_normal"]
+
+
+def test_a_second_suspected_delay_after_the_rescreen_is_not_a_new_first_screening():
+    first = screening({"personal_social": "suspected_delay"}, occurred_days_ago=70)
+    again = screening({"personal_social": "suspected_delay"}, rescreen=True, occurred_days_ago=40)
+    third = screening({"personal_social": "suspected_delay"}, occurred_days_ago=5)
+    found = by_rule(proposals(first, again, third))
+    referral = found["dspm_rescreen_not_normal"]
+    assert referral.key == f"dspm_rescreen_not_normal|{first['event_id']}"  # the same referral stands
+    assert referral.evidence == (third["event_id"],)  # the later screening is evidence for it
+    assert not {"dspm_suspected_delay", "dspm_trace_rescreen"} & set(found)  # no new 30-day cycle
 
 
 def test_a_flagged_rescreen_with_no_earlier_screening_known_is_still_a_rescreen():
@@ -137,9 +173,34 @@ def test_a_flagged_rescreen_with_no_earlier_screening_known_is_still_a_rescreen(
 
 
 def test_the_latest_screening_decides():
-    delayed_at_9 = screening({"gross_motor": "delayed"}, band=9, occurred_days_ago=300)
-    normal_at_18 = screening(band=18, occurred_days_ago=20)
+    born = (NOW.date() - dt.timedelta(days=600)).isoformat()
+    kid = child(birth_date=born)
+    delayed_at_9 = screening({"gross_motor": "delayed"}, occurred_days_ago=300, subject=kid)
+    normal_at_18 = screening(occurred_days_ago=20, subject=kid)
+    assert (delayed_at_9["payload"]["age_band_months"], normal_at_18["payload"]["age_band_months"]) == (9, 18)
     assert not any(rule.startswith("dspm") for rule in by_rule(proposals(delayed_at_9, normal_at_18)))
+
+
+def test_on_track_at_the_first_screen_or_after_a_rescreen_within_30_days():
+    state = state_of(screening(occurred_days_ago=10))
+    [episode] = dspm.outcomes(state, NOW)
+    assert episode["outcome"] == "on_track_first_screen" and episode["on_track"]
+    first = screening({"fine_motor": "suspected_delay"}, occurred_days_ago=40)
+    passed = screening(rescreen=True, occurred_days_ago=12)
+    [episode] = dspm.outcomes(state_of(first, passed), NOW)
+    assert episode["outcome"] == "on_track_after_stimulation" and episode["on_track"]
+    assert episode["rescreen_event_id"] == passed["event_id"]
+    late = screening(rescreen=True, occurred_days_ago=2)
+    [episode] = dspm.outcomes(state_of(first, late), NOW)
+    assert episode["outcome"] == "passed_late_rescreen" and not episode["on_track"]
+
+
+def test_a_passed_rescreen_resolves_the_rescreen_task_with_its_reason():
+    first = screening({"fine_motor": "suspected_delay"}, occurred_days_ago=40)
+    passed = screening(rescreen=True, occurred_days_ago=12)
+    evaluation = evaluate(state_of(first, passed), NOW)
+    resolution = evaluation.resolutions[f"dspm_suspected_delay|{first['event_id']}"]
+    assert (resolution.code, resolution.event_ids) == ("rescreen_passed", (passed["event_id"],))
 
 
 def test_order_of_arrival_does_not_matter():
@@ -160,7 +221,7 @@ def test_a_retracted_screening_raises_nothing():
 
 def test_a_screening_corrected_to_normal_raises_nothing():
     screened = screening({"fine_motor": "delayed"}, occurred_days_ago=3)
-    fixed = correction(screened, {"age_band_months": 18, "domains": {d: "normal" for d in (
+    fixed = correction(screened, {"age_band_months": screened["payload"]["age_band_months"], "domains": {d: "normal" for d in (
         "gross_motor", "fine_motor", "receptive_language", "expressive_language", "personal_social")}},
         occurred_days_ago=3)
     assert "dspm_delayed" not in by_rule(proposals(screened, fixed))
@@ -170,7 +231,8 @@ def test_a_correction_that_still_finds_a_delay_keeps_the_same_key():
     screened = screening({"fine_motor": "delayed"}, occurred_days_ago=3)
     domains = {d: "normal" for d in ("gross_motor", "fine_motor", "receptive_language", "expressive_language",
                                      "personal_social")} | {"gross_motor": "delayed"}
-    fixed = correction(screened, {"age_band_months": 18, "domains": domains}, occurred_days_ago=3)
+    fixed = correction(screened, {"age_band_months": screened["payload"]["age_band_months"], "domains": domains},
+                       occurred_days_ago=3)
     for order in ((screened, fixed), (fixed, screened)):  # the correction may arrive first
         referral = by_rule(proposals(*order))["dspm_delayed"]
         assert referral.key == f"dspm_delayed|{screened['event_id']}"
@@ -206,19 +268,26 @@ def test_below_minus_3_is_also_household_support_from_the_district():
                           "service": "household_support"}
 
 
-def test_a_later_normal_measurement_ends_the_episode():
+def test_one_better_measurement_is_not_recovery_two_consecutive_are():
     low = measured(5.9, 74.0, occurred_days_ago=40)
-    recovered = measured(8.9, 74.0, occurred_days_ago=5)
-    assert not {"growth_below_minus_2", "growth_below_minus_3"} & set(by_rule(proposals(low, recovered,
-                                                                                          profile=INFANT)))
+    better = measured(8.9, 74.0, occurred_days_ago=20)
+    found = by_rule(proposals(low, better, profile=INFANT))
+    assert found["growth_below_minus_2"].key == f"growth_below_minus_2|{low['event_id']}"
+    assert found["growth_below_minus_2"].evidence == (better["event_id"],)
+    again = measured(8.9, 74.0, occurred_days_ago=5)
+    evaluation = evaluate(state_of(low, better, again, profile=INFANT), NOW)
+    assert not {"growth_below_minus_2", "growth_below_minus_3"} & set(by_rule(evaluation.proposals))
+    resolution = evaluation.resolutions[f"growth_below_minus_2|{low['event_id']}"]
+    assert (resolution.code, resolution.event_ids) == ("recovered", (better["event_id"], again["event_id"]))
 
 
 def test_one_episode_keeps_one_key_and_a_new_episode_gets_another():
     first, second = measured(5.9, 74.0, occurred_days_ago=60), measured(6.0, 74.5, occurred_days_ago=30)
     key = by_rule(proposals(first, second, profile=INFANT))["growth_below_minus_2"].key
     assert key == f"growth_below_minus_2|{first['event_id']}"
+    better = measured(8.9, 74.0, occurred_days_ago=25)
     recovered, relapse = measured(8.9, 74.0, occurred_days_ago=20), measured(5.9, 74.0, occurred_days_ago=5)
-    again = by_rule(proposals(first, second, recovered, relapse, profile=INFANT))["growth_below_minus_2"]
+    again = by_rule(proposals(first, second, better, recovered, relapse, profile=INFANT))["growth_below_minus_2"]
     assert again.key == f"growth_below_minus_2|{relapse['event_id']}"
 
 
@@ -283,11 +352,66 @@ def test_an_overdue_dose_reminds_the_childs_centre_or_school(enrolment, facility
 
 
 def test_a_dose_not_yet_overdue_is_reviewed_when_it_falls_due():
-    evaluation = evaluate(state_of(*all_doses_until(6), profile=INFANT), NOW)
+    profile = {**INFANT, "birth_date": (NOW.date() - dt.timedelta(days=250)).isoformat()}  # ~8 months
+    evaluation = evaluate(state_of(*all_doses_until(6), profile=profile), NOW)
     assert "immunisation_overdue" not in by_rule(evaluation.proposals)
-    born = dt.date.fromisoformat(INFANT["birth_date"])
+    born = dt.date.fromisoformat(profile["birth_date"])
     assert evaluation.next_review_at.astimezone(dt.timezone(dt.timedelta(hours=7))).date() == (
-        born.replace(year=born.year + 1) + dt.timedelta(days=30))  # MMR1/JE1: 12 months + 30 days
+        add_months(born, 9) + dt.timedelta(days=30))  # MMR1: 9 months + 30 days
+
+
+def born_days_ago(days):
+    return {**INFANT, "birth_date": (NOW.date() - dt.timedelta(days=days)).isoformat()}
+
+
+def test_laje_is_due_at_12_months_and_2_5_years_not_9_and_24():
+    slots = {(v, d): slot["due_months"] for slot in THAI_EPI for v, d in slot["doses"]}
+    assert slots[("JE", 1)] == 12 and slots[("JE", 2)] == 30 and slots[("MMR", 1)] == 9
+    # a child of 13 months with everything to 9 months: JE1 is not yet overdue (12 months + 30 days)
+    state = state_of(*all_doses_until(9), profile=born_days_ago(392))
+    assert "immunisation_overdue" not in by_rule(evaluate(state, NOW).proposals)
+    # a 27-month-old with everything to 18 months is not overdue for JE2 (was: due at 24 months)
+    state = state_of(*all_doses_until(18), profile=born_days_ago(27 * 30))
+    assert "immunisation_overdue" not in by_rule(evaluate(state, NOW).proposals)
+    late = state_of(*all_doses_until(18), profile=born_days_ago(32 * 30 + 10))
+    assert "JE 2" in by_rule(evaluate(late, NOW).proposals)["immunisation_overdue"].note
+
+
+def test_a_child_complete_on_rotarix_gets_no_rotavirus_reminder():
+    doses = [b for b in all_doses_until(6) if b["payload"]["vaccine"] != "ROTA"]
+    rotarix = [immunised("ROTA", 1, vaccine_code="R11", occurred_days_ago=20),
+               immunised("ROTA", 2, vaccine_code="R12", occurred_days_ago=20)]
+    found = by_rule(proposals(*doses, *rotarix, profile=born_days_ago(215)))
+    assert "immunisation_overdue" not in found  # was: ROTA 3 overdue
+
+
+def test_rotateq_is_three_doses_and_dose_3_is_reminded_until_32_weeks():
+    doses = [b for b in all_doses_until(6) if b["payload"]["vaccine"] != "ROTA"]
+    rotateq = [immunised("ROTA", 1, vaccine_code="R21", occurred_days_ago=20),
+               immunised("ROTA", 2, vaccine_code="R22", occurred_days_ago=20)]
+    reminder = by_rule(proposals(*doses, *rotateq, profile=born_days_ago(215)))["immunisation_overdue"]
+    assert "ROTA 3" in reminder.note
+    assert "immunisation_overdue" not in by_rule(proposals(*doses, *rotateq, profile=born_days_ago(230)))
+
+
+def test_no_rotavirus_reminder_past_the_products_maximum_age():
+    without_rota = [b for b in all_doses_until(6) if b["payload"]["vaccine"] != "ROTA"]
+    # never started: dose 1 is not given after 15 weeks, so nothing is reminded at 7 months or at 5 years
+    for days in (215, 5 * 365):
+        found = by_rule(proposals(*without_rota, *all_doses_until(60)[len(all_doses_until(6)):],
+                                  profile=born_days_ago(days)))
+        assert "ROTA" not in found.get("immunisation_overdue", type("x", (), {"note": ""})).note
+    view = schedule_for(state_of(*without_rota, profile=born_days_ago(215)))
+    rota = [d for d in view if d.vaccine == "ROTA"]
+    assert rota and all(d.too_late(NOW) for d in rota)
+
+
+def test_hbv2_at_1_month_only_for_an_infant_of_an_hbsag_positive_mother():
+    birth = [immunised("BCG", 1, occurred_days_ago=50), immunised("HBV", 1, occurred_days_ago=50)]
+    assert "immunisation_overdue" not in by_rule(proposals(*birth, profile=born_days_ago(62)))
+    registered = event("health", "child.registered", payload={"birth_weight_g": 3000, "mother_hbsag_positive": True})
+    reminder = by_rule(proposals(*birth, registered, profile=born_days_ago(62)))["immunisation_overdue"]
+    assert "HBV 2" in reminder.note
 
 
 def test_a_child_no_health_centre_follows_gets_no_reminder():
@@ -409,3 +533,24 @@ def test_a_medical_refusal_keeps_the_diagnosis_from_the_school():
 def test_rules_ignore_superseded_and_retracted_entries_of_any_kind():
     high = risk("high", occurred_days_ago=5)
     assert "household_risk_high" not in by_rule(proposals(high, retraction(high, department="social")))
+
+
+# --- dates ---------------------------------------------------------------------------------------
+
+
+def test_a_visit_at_bangkok_0030_is_that_bangkok_day_for_the_age():
+    born = NOW.date() - dt.timedelta(days=200)
+    visit_day = NOW.date() - dt.timedelta(days=3)
+    body = measured(7.5, 66.0, occurred_at=f"{visit_day.isoformat()}T00:30:00+07:00",
+                    recorded_at=f"{visit_day.isoformat()}T00:31:00+07:00")
+    [m] = state_of(body, profile={**INFANT, "birth_date": born.isoformat()}).measurements
+    assert m.age_days == (visit_day - born).days  # was one day less: the UTC date is the day before
+
+
+def test_notes_carry_structured_details_with_bangkok_days():
+    screened = screening({"fine_motor": "delayed"}, occurred_at=f"{(NOW.date() - dt.timedelta(days=3)).isoformat()}"
+                         "T00:30:00+07:00")
+    details = by_rule(proposals(screened))["dspm_delayed"].details
+    assert details == {"kind": "dspm_delayed", "band": screened["payload"]["age_band_months"],
+                       "screened_on": (NOW.date() - dt.timedelta(days=3)).isoformat(),
+                       "domains": ["fine_motor"], "delayed": ["fine_motor"]}

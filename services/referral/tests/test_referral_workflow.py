@@ -20,6 +20,7 @@ from childlink_referral.testing import (
     consent,
     correction,
     immunised,
+    measured,
     retraction,
     screening,
 )
@@ -74,8 +75,9 @@ def test_a_closed_referral_is_not_raised_again_for_the_same_source(world):
 
 
 def test_a_later_delayed_screening_raises_a_new_referral(world):
-    child_id, _, first = delayed_referral(world, band=9, occurred_days_ago=300)
-    world.send(screening({"gross_motor": "delayed"}, band=18, occurred_days_ago=20))
+    kid = child(birth_date=(bangkok_date(world.clock.now) - dt.timedelta(days=600)).isoformat())
+    child_id, _, first = delayed_referral(world, occurred_days_ago=300, subject=kid)  # 9-month band
+    world.send(screening({"gross_motor": "delayed"}, occurred_days_ago=20, subject=kid))  # 18-month band
     statuses = sorted((r["source_event_ids"][0] != first["source_event_ids"][0], r["status"])
                       for r in world.referrals_of(child_id, "dspm_delayed"))
     assert statuses == [(False, "cancelled"), (True, "requested")]  # the 9-month one no longer applies
@@ -83,11 +85,15 @@ def test_a_later_delayed_screening_raises_a_new_referral(world):
 
 def test_a_retracted_screening_cancels_its_referral_with_the_reason(world):
     _, screened, referral = delayed_referral(world)
-    world.referrals.act(HOSPITAL, referral["referral_id"], "accept", {}, 1)
-    world.send(retraction(screened, reason="screened the wrong child"))
+    retracted = retraction(screened, reason="screened the wrong child")
+    world.send(retracted)
     after = state(world, referral)
     assert after["status"] == "cancelled"
     assert "retracted" in after["cancel_reason"] and "screened the wrong child" in after["cancel_reason"]
+    assert after["cancel_details"] == {"code": "source_retracted", "rule": "dspm_delayed",
+                                       "source_event_id": screened["event_id"], "source_type": "child.screened",
+                                       "event_ids": [retracted["event_id"]],
+                                       "retraction_reason": "screened the wrong child"}
     assert after["history"][-1]["action"] == "withdraw"
     assert after["history"][-1]["by"] == {"user_id": "system", "role": "rules"}
     assert "referral.cancelled" in world.outbox.types()
@@ -95,11 +101,12 @@ def test_a_retracted_screening_cancels_its_referral_with_the_reason(world):
 
 def test_a_screening_corrected_to_normal_cancels_and_one_still_delayed_keeps_the_referral(world):
     _, screened, referral = delayed_referral(world, occurred_days_ago=3)
-    still = correction(screened, {"age_band_months": 18, "domains": {**NORMAL, "gross_motor": "delayed"}},
+    band = screened["payload"]["age_band_months"]
+    still = correction(screened, {"age_band_months": band, "domains": {**NORMAL, "gross_motor": "delayed"}},
                        occurred_days_ago=3)
     world.send(still)
     assert state(world, referral)["status"] == "requested"
-    fixed = correction(still, {"age_band_months": 18, "domains": NORMAL}, occurred_days_ago=3)
+    fixed = correction(still, {"age_band_months": band, "domains": NORMAL}, occurred_days_ago=3)
     world.send(fixed)
     after = state(world, referral)
     assert after["status"] == "cancelled" and "corrected by" in after["cancel_reason"]
@@ -107,7 +114,8 @@ def test_a_screening_corrected_to_normal_cancels_and_one_still_delayed_keeps_the
 
 def test_a_correction_arriving_before_what_it_corrects_raises_nothing(world):
     screened = screening(DELAYED, occurred_days_ago=3)
-    fixed = correction(screened, {"age_band_months": 18, "domains": NORMAL}, occurred_days_ago=3)
+    fixed = correction(screened, {"age_band_months": screened["payload"]["age_band_months"], "domains": NORMAL},
+                       occurred_days_ago=3)
     child_id = world.send(fixed, screened)
     assert world.referrals_of(child_id, "dspm_delayed") == []
 
@@ -136,9 +144,16 @@ def test_a_time_based_rule_is_reviewed_when_it_falls_due(world):
     world.clock.advance(days=6)
     assert world.referrals.expire_overdue() == [task["referral_id"]]
     assert world.referrals.run_due_reviews() == 1
-    assert world.one(child_id, "dspm_rescreen_overdue")["to"]["facility"] == "HOSP-1008"
+    trace = world.one(child_id, "dspm_trace_rescreen")  # the health centre traces the child first
+    assert trace["to"] == {"department": "health", "facility": "HC-1001-01", "district": "1001",
+                           "service": "dspm_trace"}
+    assert world.referrals_of(child_id, "dspm_rescreen_overdue") == []
     assert state(world, task)["status"] == "expired"
     assert world.store.due_reviews(iso(world.clock.now), 10) == []  # the review moved on
+    world.clock.advance(days=14)
+    world.referrals.housekeeping()
+    assert world.one(child_id, "dspm_rescreen_overdue")["to"]["facility"] == "HOSP-1008"  # escalated
+    assert state(world, trace)["status"] == "expired"
 
 
 def test_a_rescreen_in_time_cancels_the_task_as_done(world):
@@ -146,7 +161,62 @@ def test_a_rescreen_in_time_cancels_the_task_as_done(world):
     task = world.one(child_id, "dspm_suspected_delay")
     world.send(screening(rescreen=True, occurred_days_ago=2))
     assert state(world, task)["status"] == "cancelled"
-    assert "no longer applies" in state(world, task)["cancel_reason"]
+    assert state(world, task)["cancel_details"]["code"] == "rescreen_passed"
+
+
+def test_an_accepted_hospital_referral_is_not_cancelled_by_a_later_normal_screening(world):
+    child_id, _, referral = delayed_referral(world, occurred_days_ago=20)
+    world.referrals.act(HOSPITAL, referral["referral_id"], "accept", {}, 1)
+    normal = screening(occurred_days_ago=2)
+    world.send(normal)
+    after = state(world, referral)
+    assert after["status"] == "accepted"  # was: cancelled by the rules
+    assert [e["event_ids"] for e in after["evidence"]] == [[normal["event_id"]]]
+    assert after["history"][-1]["action"] == "attach_evidence"
+    assert "referral.evidence_attached" in world.outbox.types()  # no second "referral.accepted"
+    assert world.outbox.types().count("referral.accepted") == 1
+    shown = world.referrals.act(HOSPITAL, referral["referral_id"], "complete", {"outcome": "no_problem_found"},
+                                after["version"])
+    assert shown["ok"] and shown["referral"]["evidence"] == after["evidence"]  # the receiver sees it, closes it
+    world.referrals.reconcile_child(child_id)
+    assert len(state(world, referral)["evidence"]) == 1  # attached once
+
+
+def test_a_retraction_of_the_source_of_an_accepted_referral_is_attached_not_withdrawn(world):
+    _, screened, referral = delayed_referral(world)
+    world.referrals.act(HOSPITAL, referral["referral_id"], "accept", {}, 1)
+    world.send(retraction(screened, reason="screened the wrong child"))
+    after = state(world, referral)
+    assert after["status"] == "accepted"
+    assert after["evidence"][0]["code"] == "source_retracted"
+
+
+def test_one_better_weight_does_not_withdraw_an_accepted_household_support_referral(world):
+    kid = child(birth_date=(bangkok_date(world.clock.now) - dt.timedelta(days=365)).isoformat())
+    child_id = world.send(measured(5.9, 74.0, subject=kid, occurred_days_ago=40))
+    support = world.one(child_id, "household_support")
+    world.referrals.act({**SOCIAL_WORKER, "district": "1001"}, support["referral_id"], "accept", {}, 1)
+    better = measured(8.9, 74.0, subject=kid, occurred_days_ago=20)
+    world.send(better)
+    after = state(world, support)
+    assert after["status"] == "accepted" and after["evidence"][0]["event_ids"] == [better["event_id"]]
+    again = measured(9.0, 74.5, subject=kid, occurred_days_ago=5)
+    world.send(again)
+    after = state(world, support)
+    assert after["status"] == "accepted"  # recovered, but someone acts on it: they close it
+    assert after["evidence"][-1]["code"] == "recovered"
+    assert after["evidence"][-1]["event_ids"] == [better["event_id"], again["event_id"]]
+
+
+def test_a_nutrition_referral_nobody_acted_on_is_withdrawn_only_after_two_better_measurements(world):
+    kid = child(birth_date=(bangkok_date(world.clock.now) - dt.timedelta(days=365)).isoformat())
+    child_id = world.send(measured(5.9, 74.0, subject=kid, occurred_days_ago=40))
+    follow_up = world.one(child_id, "nutrition_follow_up")
+    world.send(measured(8.9, 74.0, subject=kid, occurred_days_ago=20))
+    assert state(world, follow_up)["status"] == "requested"  # was: withdrawn by one better weight
+    world.send(measured(9.0, 74.5, subject=kid, occurred_days_ago=5))
+    after = state(world, follow_up)
+    assert after["status"] == "cancelled" and after["cancel_details"]["code"] == "recovered"
 
 
 # --- outcomes from the hospital ------------------------------------------------------------------

@@ -3,6 +3,8 @@
 import datetime as dt
 import uuid
 
+from childlink_contracts.clinical import dspm_band_for
+
 BANGKOK = dt.timezone(dt.timedelta(hours=7))
 
 DEFAULT_PAYLOADS = {
@@ -37,6 +39,19 @@ def child(local_id="L1", national_id="1234567890121", **overrides):
     return subject
 
 
+def body_subject(subject):
+    return subject or child()
+
+
+def _default_payload(department, type_, subject, occurred):
+    """The type's default payload; a screening gets the DSPM band that fits the child's age then."""
+    payload = dict(DEFAULT_PAYLOADS[(department, type_)])
+    if (department, type_) == ("health", "child.screened"):
+        band = dspm_band_for(dt.date.fromisoformat(subject["birth_date"]), dt.datetime.fromisoformat(occurred))
+        payload["age_band_months"] = band or payload["age_band_months"]
+    return payload
+
+
 def event(department, type_, *, subject=None, occurred_days_ago=10, payload=None, event_id=None,
           facility=None, **overrides):
     occurred = instant(occurred_days_ago)
@@ -48,8 +63,9 @@ def event(department, type_, *, subject=None, occurred_days_ago=10, payload=None
         "recorded_at": occurred,
         "source": {"department": department, "system": f"{department}-his",
                    "facility": {"code": facility or FACILITIES[department], "district_code": "1001"}},
-        "subject": {"child": subject or child()},
-        "payload": payload if payload is not None else DEFAULT_PAYLOADS[(department, type_)],
+        "subject": {"child": body_subject(subject)},
+        "payload": payload if payload is not None else _default_payload(department, type_, body_subject(subject),
+                                                                         occurred),
     }
     body.update(overrides)
     return body

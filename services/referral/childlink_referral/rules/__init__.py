@@ -9,7 +9,7 @@ with the referrals that exist.
 from dataclasses import dataclass, field
 
 from . import diagnosis, dspm, immunisation, nutrition, social
-from .proposal import Proposal, Review
+from .proposal import Proposal, Resolution, Review, day
 from .state import ChildState, build_state
 
 
@@ -27,9 +27,11 @@ RULES = (
     Rule("dspm_suspected_delay", "dspm_suspected_delay", dspm.suspected_delay,
          "the latest DSPM screening has a suspected delay (none delayed): re-screen within 30 days"),
     Rule("dspm_rescreen_not_normal", "dspm_rescreen_not_normal", dspm.rescreen_not_normal,
-         "the re-screen after a suspected delay is still not normal"),
+         "the re-screen after a suspected delay is not passed: TEDA4I at the hospital"),
+    Rule("dspm_trace_rescreen", "dspm_trace_rescreen", dspm.trace_rescreen,
+         "no re-screen within 30 days of a suspected delay: the health centre traces the child and re-screens"),
     Rule("dspm_rescreen_overdue", "dspm_rescreen_overdue", dspm.rescreen_overdue,
-         "no re-screen within 30 days of a suspected delay"),
+         f"no re-screen {dspm.TRACE_GRACE.days} days after the 30-day window closed: escalated to the hospital"),
     Rule("growth_below_minus_2", "nutrition_follow_up", nutrition.below_minus_2,
          "the latest measurement has a WHO weight-for-age, length/height-for-age or weight-for-length/height "
          "z-score below -2"),
@@ -55,6 +57,7 @@ CARE_DEPARTMENTS = frozenset({"health", "medical"})
 class Evaluation:
     proposals: dict = field(default_factory=dict)  # key -> Proposal
     suppressed: dict = field(default_factory=dict)  # key -> (Proposal, why)
+    resolutions: dict = field(default_factory=dict)  # key -> Resolution: why a standing referral no longer applies
     next_review_at: object = None
 
 
@@ -69,7 +72,7 @@ def blocked_by_consent(state, proposal):
         if department in CARE_DEPARTMENTS and target in CARE_DEPARTMENTS:
             continue
         return (f"consent to share {department} records outside {department} was refused on "
-                f"{refusal.occurred_at.date().isoformat()}")
+                f"{day(refusal)}")
     return None
 
 
@@ -80,6 +83,9 @@ def evaluate(state: ChildState, now, rules=RULES) -> Evaluation:
         for item in rule.check(state, now):
             if isinstance(item, Review):
                 reviews.append(item.at)
+                continue
+            if isinstance(item, Resolution):
+                evaluation.resolutions[item.key] = item
                 continue
             assert item.rule == rule.name and item.reason == rule.reason, (rule.name, item)
             why = blocked_by_consent(state, item)
@@ -92,5 +98,5 @@ def evaluate(state: ChildState, now, rules=RULES) -> Evaluation:
     return evaluation
 
 
-__all__ = ["RULES", "RULES_BY_NAME", "ChildState", "Evaluation", "Proposal", "Review", "Rule", "build_state",
+__all__ = ["RULES", "RULES_BY_NAME", "ChildState", "Evaluation", "Proposal", "Resolution", "Review", "Rule", "build_state",
            "evaluate"]

@@ -5,7 +5,7 @@ enrolled: the notice is raised when the enrolment arrives. One notice per 3-char
 
 import re
 
-from .proposal import Proposal, source_of
+from .proposal import Proposal, day, source_of
 
 F70_F89 = re.compile(r"^F([78][0-9])")
 
@@ -29,6 +29,6 @@ def special_needs(state, now):
         codes = ", ".join(sorted({f.payload["icd10"] for f in facts}))
         proposals.append(Proposal("diagnosis_f70_f89", "special_needs", f"{code}@{to['facility']}",
                                   tuple(f.event_id for f in facts), ("medical",), source_of(first), to,
-                                  f"hospital diagnosis {codes} ({first.occurred_at.date().isoformat()}): "
-                                  "plan special-needs support"))
+                                  f"hospital diagnosis {codes} ({day(first)}): plan special-needs support",
+                                  details={"kind": "special_needs", "icd10": codes, "diagnosed_on": day(first)}))
     return proposals

@@ -10,8 +10,17 @@ up on all ends it, a dose falling overdue later starts a new one. Its note lists
 import datetime as dt
 from dataclasses import dataclass
 
+from childlink_contracts.vaccine_codes import rotavirus_product
+
 from ..times import BANGKOK, add_months, start_of_bangkok_day
-from .epi_schedule import ALIASES, GRACE_DAYS, THAI_EPI
+from .epi_schedule import (
+    ALIASES,
+    GRACE_DAYS,
+    REMINDER_UNTIL_MONTHS,
+    ROTAVIRUS,
+    ROTAVIRUS_FIRST_DOSE_MAX_DAYS,
+    THAI_EPI,
+)
 from .proposal import Proposal, Review, source_of
 
 
@@ -24,23 +33,66 @@ class ScheduledDose:
     due_on: dt.date
     overdue_from: dt.date
     given: object  # the Fact of the record, or None
+    remind_until: dt.date  # no reminder from this day: the dose is past its last age
+
+    def remindable(self, now):
+        """Not given, overdue by `now`, and still to be given at the child's age."""
+        return self.given is None and start_of_bangkok_day(self.overdue_from) <= now < start_of_bangkok_day(
+            self.remind_until)
+
+    def too_late(self, now):
+        return self.given is None and now >= start_of_bangkok_day(self.remind_until)
+
+
+def rotavirus_product_of(state):
+    """'rotarix' / 'rotateq' from the 43-file code of any rotavirus dose recorded, else None."""
+    for (vaccine, _), fact in sorted(state.doses_given.items()):
+        if vaccine == "ROTA" and rotavirus_product(fact.payload.get("vaccine_code")):
+            return rotavirus_product(fact.payload["vaccine_code"])
+    return None
+
+
+def _applies(state, slot, vaccine, dose, product):
+    if slot.get("only_if") == "mother_hbsag_positive":
+        registered = state.of("health", "child.registered")
+        return any(f.payload.get("mother_hbsag_positive") for f in registered)
+    if vaccine == "ROTA":
+        return dose <= ROTAVIRUS[product]["doses"]
+    return True
+
+
+def _remind_until(born, vaccine, dose, product):
+    if vaccine != "ROTA":
+        return add_months(born, REMINDER_UNTIL_MONTHS)
+    if dose == 1:
+        return born + dt.timedelta(days=ROTAVIRUS_FIRST_DOSE_MAX_DAYS)
+    return born + dt.timedelta(days=ROTAVIRUS[product]["last_dose_max_days"])
 
 
 def schedule_for(state):
-    """Every dose of the schedule for this child, with its dates and the record that gave it (if any)."""
+    """Every dose of the schedule that applies to this child, with its dates and the record that gave it
+    (if any). Rotavirus follows the product given; HBV2 only an infant of an HBsAg-positive mother."""
     born = state.birth_date
     if born is None:
         return []
+    product = rotavirus_product_of(state)
+    rota_started = state.doses_given.get(("ROTA", 1)) is not None
     doses = []
     for slot in THAI_EPI:
         due_on = add_months(born, slot["due_months"])
         overdue_from = add_months(born, slot["window_end_months"]) + dt.timedelta(days=GRACE_DAYS)
         for vaccine, dose in slot["doses"]:
+            if not _applies(state, slot, vaccine, dose, product):
+                continue
             given = state.doses_given.get((vaccine, dose))
             for alias in ALIASES.get((vaccine, dose), ()):
                 given = given or state.doses_given.get(alias)
+            remind_until = _remind_until(born, vaccine, dose, product)
+            if vaccine == "ROTA" and not rota_started:
+                # a series not started by dose 1's maximum age is not started at all
+                remind_until = min(remind_until, born + dt.timedelta(days=ROTAVIRUS_FIRST_DOSE_MAX_DAYS))
             doses.append(ScheduledDose(slot["slot"], vaccine, dose, slot["due_months"], due_on, overdue_from,
-                                       given))
+                                       given, remind_until))
     return doses
 
 
@@ -55,6 +107,10 @@ def episode_start(doses, now):
     for dose in doses:
         start = _starts(dose.overdue_from)
         end = dose.given.occurred_at if dose.given is not None else None
+        stop = _starts(dose.remind_until)
+        if end is None and stop <= now:
+            continue  # past its last age: no longer overdue, never to be given
+        end = min(end, stop) if end is not None else (stop if stop <= now else None)
         if start <= now and (end is None or end > start):
             spans.append((start, end))
     began, until = None, None
@@ -70,8 +126,10 @@ def overdue(state, now):
     if state.health_centre is None:
         return []
     doses = schedule_for(state)
-    late = [d for d in doses if d.given is None and _starts(d.overdue_from) <= now]
+    late = [d for d in doses if d.remindable(now)]
+    # look again when a dose falls overdue, and when an overdue one passes its last age
     upcoming = [_starts(d.overdue_from) for d in doses if d.given is None and _starts(d.overdue_from) > now]
+    upcoming += [_starts(d.remind_until) for d in late]
     results = [Review(min(upcoming))] if upcoming else []
     if not late:
         return results
@@ -83,7 +141,9 @@ def overdue(state, now):
     else:
         to, departments = {**source_of(health), "service": "immunisation_reminder"}, ("health",)
     listed = ", ".join(f"{d.vaccine} {d.dose} (due {d.due_on.isoformat()})" for d in late)
+    details = {"kind": "immunisation_overdue", "since": began,
+               "doses": [{"vaccine": d.vaccine, "dose": d.dose, "due_on": d.due_on.isoformat()} for d in late]}
     results.append(Proposal("immunisation_overdue", "immunisation_overdue", f"{began}@{to['facility']}",
                             tuple(f.event_id for f in (health,)), departments, source_of(health), to,
-                            f"overdue: {listed}"))
+                            f"overdue: {listed}", details=details))
     return results

@@ -3,6 +3,8 @@
 import datetime as dt
 from dataclasses import dataclass
 
+from ..times import bangkok_date
+
 
 @dataclass(frozen=True)
 class Proposal:
@@ -20,8 +22,10 @@ class Proposal:
     source_departments: tuple
     from_: dict
     to: dict
-    note: str
+    note: str  # English, for logs and the API; pages render `details` in the viewer's language
     due_by: dt.datetime | None = None  # None: raised + the reason's deadline
+    details: dict | None = None  # the note as structured fields: {"kind": ..., dates as ISO Bangkok days}
+    evidence: tuple = ()  # later event ids that bear on it (attached to the standing referral, shown)
 
     @property
     def key(self):
@@ -29,10 +33,26 @@ class Proposal:
 
 
 @dataclass(frozen=True)
+class Resolution:
+    """Why the referral with `key` no longer applies (structured: `code` and the event ids that show it):
+    the reason given when it is withdrawn, or the evidence attached to it when someone has acted on it."""
+
+    key: str
+    code: str
+    event_ids: tuple
+
+
+@dataclass(frozen=True)
 class Review:
     """Evaluate the child again at `at`: a time-based condition may fall due then."""
 
     at: dt.datetime
+
+
+def day(fact_or_moment):
+    """The Bangkok calendar day (ISO) of a fact or an instant: clinical dates are Bangkok days."""
+    moment = getattr(fact_or_moment, "occurred_at", fact_or_moment)
+    return bangkok_date(moment).isoformat()
 
 
 def source_of(fact):

@@ -6,7 +6,7 @@ per episode: the run of consecutive assessments or periods that meet the rule, n
 """
 
 from ..facilities import social_welfare_for
-from .proposal import Proposal, source_of, streak
+from .proposal import Proposal, day, source_of, streak
 
 ATTENDANCE_THRESHOLD = 0.60
 MIN_EXPECTED_DAYS = 5
@@ -22,7 +22,9 @@ def household_risk_high(state, now):
     return [Proposal("household_risk_high", "social_follow_up", f"risk:{first.root_id}",
                      tuple(f.event_id for f in run), ("social",), source_of(latest),
                      social_welfare_for(state.district or latest.district, "social_worker"),
-                     f"household risk high ({factors}), assessed {latest.occurred_at.date().isoformat()}")]
+                     f"household risk high ({factors}), assessed {day(latest)}",
+                     details={"kind": "household_risk_high", "factors": list(latest.payload.get("factors") or []),
+                              "assessed_on": day(latest)})]
 
 
 def _share(fact):
@@ -43,4 +45,9 @@ def attendance_low(state, now):
     return [Proposal("attendance_low", "social_follow_up", f"attendance:{first.root_id}",
                      tuple(f.event_id for f in run), tuple(sorted({f.department for f in run})),
                      source_of(latest), social_welfare_for(state.district or latest.district, "social_worker"),
-                     note)]
+                     note, details={"kind": "attendance_low", "days_present": latest.payload["days_present"],
+                                    "days_expected": latest.payload["days_expected"],
+                                    "percent": round(100 * _share(latest)),
+                                    "period_start_on": latest.payload["period_start"],
+                                    "period_end_on": latest.payload["period_end"],
+                                    "threshold_percent": round(100 * ATTENDANCE_THRESHOLD)})]

@@ -12,7 +12,7 @@ from functools import cached_property
 
 from .. import growth
 from ..timeline import with_status
-from ..times import parse_instant
+from ..times import bangkok_date, parse_instant
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,8 @@ class ChildState:
     def measurements(self):
         found = []
         for fact in self.of("health", "child.growth_measured"):
-            age = (fact.occurred_at.date() - self.birth_date).days if self.birth_date else None
+            # age on the Bangkok day of the visit: a visit at 00:30 Bangkok time is that day, not the UTC day
+            age = (bangkok_date(fact.occurred_at) - self.birth_date).days if self.birth_date else None
             z, implausible = growth.zscores(self.sex, age, fact.payload.get("weight_kg"),
                                             fact.payload.get("height_cm"), fact.payload.get("measured_lying"))
             found.append(Measurement(fact, age, z, implausible))
