@@ -47,8 +47,9 @@ def preload(path, templates, first, count, chunk=25_000, progress=None):
                 conn.executemany("INSERT OR IGNORE INTO child_keys (key, child_id) VALUES (?, ?)", keys)
                 conn.executemany("INSERT OR IGNORE INTO children (child_id, profile, as_of) VALUES (?, ?, ?)",
                                  children)
-                conn.executemany("INSERT OR IGNORE INTO timeline (event_id, child_id, occurred_at_utc, entry)"
-                                 " VALUES (?, ?, ?, ?)", entries)
+                # keyed by department + event_id: the department is the entry's own
+                conn.executemany("INSERT OR IGNORE INTO timeline (department, event_id, child_id, occurred_at_utc,"
+                                 " entry) VALUES (json_extract(?4, '$.department'), ?1, ?2, ?3, ?4)", entries)
             written_events += len(entries)
             if progress:
                 progress(min(start + chunk, first + count) - first, written_events)

@@ -7,9 +7,11 @@ writes, under DIR (default: contracts/generated beside this package),
 * ``jsonschema/<department>.<type>.v<version>.json``: one JSON Schema (draft 2020-12) per
   registered event type and version, the envelope with that type's payload inlined and the
   subject narrowed to the type's subject kind;
-* ``asyncapi.yaml``: one AsyncAPI 3.0.0 document with a channel per department exchange, a
-  message per event type and version (its payload a reference to the JSON Schema above), a send
-  operation per department and a receive operation per department for the referral service.
+* ``asyncapi.yaml``: one AsyncAPI 3.0.0 document with a channel per department and event type (its
+  address the routing key, its AMQP binding the department's exchange), a message per event type
+  and version (headers, properties, an example, its payload a reference to the JSON Schema above),
+  a send operation per channel and a receive operation per channel for the referral service. It
+  also states the event identity rule (childlink_contracts.content) and how to publish blind.
 
 With ``--check`` nothing is written: it exits 1 and names each file that differs from what it would
 write (or is missing, or should not be there). Output is deterministic: keys sorted, lists in
@@ -29,9 +31,11 @@ from pathlib import Path
 import yaml
 from marshmallow import RAISE, fields, missing, validate
 
+from . import amqp
 from . import fields as contract_fields
 from .envelope import EnvelopeSchema
-from .registry import EVENT_TYPES, INGEST_DEPARTMENTS, EventType
+from .examples import example_event
+from .registry import EVENT_TYPES, EventType
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # AsyncAPI 3.0.0 names no media type for JSON Schema 2020-12 (only draft-07, which tools MUST support);
@@ -211,6 +215,7 @@ def event_json_schema(event_type: EventType):
     payload = object_schema(event_type.schema)
     payload.setdefault("description", event_type.summary)
     props["payload"] = payload
+    props["event_id"] = dict(props["event_id"], description=IDENTITY_RULE)
     if event_type.type == "event.retracted":
         body["required"] = sorted({*body["required"], "supersedes"})
         props["supersedes"] = dict(props["supersedes"], description="The event_id this event retracts.")
@@ -228,75 +233,174 @@ def event_json_schema(event_type: EventType):
 
 # -- AsyncAPI ------------------------------------------------------------------------------------
 
+AMQP_BINDING_VERSION = "0.3.0"
 
-def _channel_id(department):
-    return f"{department}.events"
+IDENTITY_RULE = (
+    "An event is named by its department and its event_id together (`source.department` + `event_id`): "
+    "departments choose their UUIDs independently, and one department's event is never taken for "
+    "another's. Its content is the event as the contracts normalise it (defaults filled in), without "
+    "`recorded_at`, as JSON with sorted keys, no whitespace, UTF-8; compared by its SHA-256 "
+    "(childlink_contracts.content). The same department and event_id with the same content is a "
+    "duplicate: answered 202 `duplicate` at ingest, counted and not applied again downstream. With "
+    "other content it is a conflict: answered 409 `conflict` naming `event_id` at ingest (a batch "
+    "holding one stores nothing), and dead-lettered with reason `conflict` by the referral service if "
+    "it comes straight over AMQP, never applied and never dropped. A change to an event is a new event "
+    "(a new event_id) that names the old one in `supersedes`."
+)
+
+PUBLISHING_RULES = (
+    "How to publish an event over AMQP (what the departments' relays do): to the department's topic "
+    "exchange `<department>.events`, with the routing key exactly the event's `type`; the body is the "
+    "event as JSON in UTF-8. Properties: `content_type` `application/json` (the default: a message "
+    "without one is read as JSON; any other content type is dead-lettered as `undecodable`), "
+    "`content_encoding` `utf-8` (the default), `delivery_mode` 2 (persistent; 1 may be lost in a broker "
+    "restart), `message_id` the event_id and `correlation_id` the event's correlation_id (both optional, "
+    "and when given equal to the body's). Headers: `event_id`, `correlation_id`, `department`, `type`, "
+    "`version`, each a copy of the body's field; all optional (the referral service reads the body), "
+    "and when given equal to the body's: a header or property that contradicts the body is "
+    "dead-lettered as `invalid`, naming it. Publish with `mandatory` and publisher confirms so that an "
+    "event no queue took comes back to you. The referral service's queue `referral.<department>.events` "
+    "is bound with `#`, so it also takes an event whose routing key is not its type (a replayed dead "
+    "letter comes through the default exchange); other consumers bind by type: send the type. An event "
+    "that breaks its contract (JSON Schema under `payload`) is dead-lettered with reason `invalid` and "
+    "its field errors."
+)
+
+
+def _channel_id(event_type: EventType):
+    return f"{event_type.department}.{event_type.type}"
+
+
+def _header_schema(event_type: EventType):
+    copy_of = "Optional; when given, equal to the body's"
+    return {
+        "type": "object",
+        "description": "Application headers; each optional, and when given a copy of the body's field.",
+        "properties": {
+            "event_id": {"type": "string", "format": "uuid", "description": f"{copy_of} `event_id`."},
+            "correlation_id": {"type": "string", "description": f"{copy_of} `correlation_id` "
+                                                                "(the event_id when the body gives none)."},
+            "department": {"type": "string", "const": event_type.department,
+                           "description": f"{copy_of} `source.department`."},
+            "type": {"type": "string", "const": event_type.type, "description": f"{copy_of} `type`."},
+            "version": {"type": "integer", "const": event_type.version, "description": f"{copy_of} `version`."},
+        },
+        "additionalProperties": True,
+    }
+
+
+def _amqp_properties():
+    """The AMQP basic properties, each with its value, whether it is required, and what stands without it
+    (AsyncAPI's AMQP bindings name no place for most of them: an `x-` extension says them exactly)."""
+    return {
+        "content_type": {"value": amqp.CONTENT_TYPE, "required": False,
+                         "absent": "read as application/json; any other value is dead-lettered as undecodable"},
+        "content_encoding": {"value": amqp.CONTENT_ENCODING, "required": False, "absent": "read as utf-8"},
+        "delivery_mode": {"value": amqp.PERSISTENT, "required": False,
+                          "absent": "1 (transient): the broker may lose the message in a restart"},
+        "message_id": {"value": "$message.payload#/event_id", "required": False,
+                       "absent": "the body's event_id stands for it (dead letters carry it)"},
+        "correlation_id": {"value": "$message.payload#/correlation_id", "required": False,
+                           "absent": "the body's correlation_id stands for it"},
+    }
+
+
+def _example(event_type: EventType):
+    event = example_event(event_type)
+    return {"name": "example", "summary": f"A {event_type.type} v{event_type.version} event, as the "
+                                          f"{event_type.department} relay publishes it.",
+            "headers": amqp.headers(event), "payload": event}
 
 
 def asyncapi_document():
     channels, operations, messages = {}, {}, {}
-    for department in INGEST_DEPARTMENTS:
-        types = [t for t in EVENT_TYPES if t.department == department]
-        channel = _channel_id(department)
+    types_by_channel = {}
+    for event_type in EVENT_TYPES:
+        types_by_channel.setdefault(_channel_id(event_type), []).append(event_type)
+    for channel, types in types_by_channel.items():
+        first = types[0]
+        department, exchange = first.department, amqp.exchange_name(first.department)
         channels[channel] = {
-            "address": f"{department}.events",
-            "title": f"{department} events",
+            "address": first.type,
+            "title": f"{department} {first.type}",
             "description": (
-                f"The {department} department's topic exchange, carrying every event its service "
-                f"accepted. The referral service consumes them from the quorum queue "
-                f"`referral.{department}.events`, bound with `#`."
+                f"The {department} department's `{first.type}` events: published to the topic exchange "
+                f"`{exchange}` with the routing key exactly `{first.type}`. The referral service "
+                f"consumes them from the quorum queue `referral.{department}.events`, bound with `#`."
             ),
-            "messages": {
-                message_name(t): {"$ref": f"#/components/messages/{message_name(t)}"} for t in types
-            },
+            "messages": {message_name(t): {"$ref": f"#/components/messages/{message_name(t)}"} for t in types},
             "bindings": {
                 "amqp": {
                     "is": "routingKey",
-                    "exchange": {"name": f"{department}.events", "type": "topic", "durable": True,
+                    "exchange": {"name": exchange, "type": "topic", "durable": True,
                                  "autoDelete": False, "vhost": "/"},
-                    "bindingVersion": "0.3.0",
+                    "bindingVersion": AMQP_BINDING_VERSION,
                 },
             },
         }
-        channel_messages = [
-            {"$ref": f"#/channels/{channel}/messages/{message_name(t)}"} for t in types
-        ]
-        operations[f"{department}.publish"] = {
+        channel_messages = [{"$ref": f"#/channels/{channel}/messages/{message_name(t)}"} for t in types]
+        operations[f"{department}.send.{first.type}"] = {
             "action": "send",
             "channel": {"$ref": f"#/channels/{channel}"},
-            "title": f"{department} publishes its events",
-            "summary": f"The {department} service publishes each event it accepted.",
+            "title": f"{department} publishes {first.type}",
+            "summary": f"Publish to `{exchange}` with routing key `{first.type}`, persistent, mandatory.",
             "messages": channel_messages,
+            "bindings": {"amqp": {"deliveryMode": amqp.PERSISTENT, "mandatory": True,
+                                  "bindingVersion": AMQP_BINDING_VERSION}},
         }
-        operations[f"referral.consume.{department}"] = {
+        operations[f"referral.receive.{department}.{first.type}"] = {
             "action": "receive",
             "channel": {"$ref": f"#/channels/{channel}"},
-            "title": f"referral consumes {department} events",
-            "summary": f"The referral service reads the {department} events into each child's timeline.",
+            "title": f"referral consumes {department} {first.type}",
+            "summary": "The referral service reads these events into each child's timeline.",
             "messages": copy.deepcopy(channel_messages),
-            "bindings": {"amqp": {"ack": True, "bindingVersion": "0.3.0"}},
+            "bindings": {"amqp": {"ack": True, "bindingVersion": AMQP_BINDING_VERSION}},
         }
         for t in types:
             messages[message_name(t)] = {
                 "name": message_name(t),
                 "title": f"{t.department} {t.type} v{t.version}",
                 "summary": t.summary,
-                "contentType": "application/json",
+                "description": (
+                    f"Publish to the exchange `{amqp.exchange_name(t.department)}` with the routing key "
+                    f"`{t.type}` exactly; the body is the event as JSON in UTF-8 (the payload schema). "
+                    "Properties: `x-amqp-publish`; headers: `headers`; an example: `examples`. All "
+                    "optional but the body; the rules are in the document's description."),
+                "contentType": amqp.CONTENT_TYPE,
+                "headers": _header_schema(t),
+                "correlationId": {"location": "$message.header#/correlation_id",
+                                  "description": "Also the AMQP correlation_id property and the body's field."},
+                "bindings": {"amqp": {"contentEncoding": amqp.CONTENT_ENCODING, "messageType": message_name(t),
+                                      "bindingVersion": AMQP_BINDING_VERSION}},
+                "x-amqp-publish": {"exchange": amqp.exchange_name(t.department), "routing_key": t.type,
+                                   "mandatory": True, "properties": _amqp_properties()},
                 "payload": {"schemaFormat": PAYLOAD_SCHEMA_FORMAT, "schema": {"$ref": schema_file(t)}},
+                "examples": [_example(t)],
             }
     return {
         "asyncapi": "3.0.0",
         "info": {
             "title": "childlink events",
-            "version": "1.0.0",
+            "version": "1.1.0",
             "description": (
                 "The events the four Bangkok city departments (social, education, health, medical) "
                 "publish about children and child development centres, and that the referral service "
                 "consumes. Generated by `python -m childlink_contracts.docs` from the marshmallow "
-                "schemas in childlink_contracts: do not edit by hand."
+                "schemas in childlink_contracts: do not edit by hand.\n\n"
+                f"Event identity. {IDENTITY_RULE}\n\nPublishing. {PUBLISHING_RULES}"
             ),
         },
-        "defaultContentType": "application/json",
+        "defaultContentType": amqp.CONTENT_TYPE,
+        "servers": {
+            "local": {
+                "host": "localhost:5672",
+                "protocol": "amqp",
+                "protocolVersion": "0.9.1",
+                "description": ("The broker `make run` uses (vhost `/`, user guest on a local broker only). "
+                                "Elsewhere each department has a broker user that may write to its own "
+                                "exchange only (deploy/rabbitmq/definitions.json)."),
+            },
+        },
         "channels": channels,
         "operations": operations,
         "components": {"messages": messages},

@@ -11,9 +11,9 @@ import pytest
 import yaml
 from childlink_contracts import (
     EVENT_TYPES,
-    INGEST_DEPARTMENTS,
     REGISTRY,
     ContractError,
+    amqp,
     docs,
     validate_event,
 )
@@ -231,25 +231,58 @@ def test_asyncapi_document_describes_every_department_and_type():
     files = docs.render()
     document = yaml.safe_load(files[docs.ASYNCAPI_FILE])
     assert document["asyncapi"] == "3.0.0"
-    assert set(document["channels"]) == {f"{d}.events" for d in INGEST_DEPARTMENTS}
-    for department in INGEST_DEPARTMENTS:
-        channel = document["channels"][f"{department}.events"]
-        assert channel["address"] == f"{department}.events"
-        exchange = channel["bindings"]["amqp"]["exchange"]
-        assert exchange["name"] == f"{department}.events"
-        assert exchange["type"] == "topic" and exchange["durable"] is True
-        assert document["operations"][f"{department}.publish"]["action"] == "send"
-        assert document["operations"][f"referral.consume.{department}"]["action"] == "receive"
+    assert document["defaultContentType"] == "application/json"
+    assert set(document["channels"]) == {f"{t.department}.{t.type}" for t in EVENT_TYPES}
     assert {op["action"] for op in document["operations"].values()} == {"send", "receive"}
     assert set(document["components"]["messages"]) == {docs.message_name(t) for t in EVENT_TYPES}
     for event_type in EVENT_TYPES:
         name = docs.message_name(event_type)
+        channel_id = f"{event_type.department}.{event_type.type}"
+        channel = document["channels"][channel_id]
+        assert channel["address"] == event_type.type  # the routing key, exactly
+        binding = channel["bindings"]["amqp"]
+        assert binding["is"] == "routingKey"
+        assert binding["exchange"]["name"] == f"{event_type.department}.events"
+        assert binding["exchange"]["type"] == "topic" and binding["exchange"]["durable"] is True
+        assert name in channel["messages"]
+        send = document["operations"][f"{event_type.department}.send.{event_type.type}"]
+        assert send["action"] == "send" and send["channel"]["$ref"] == f"#/channels/{channel_id}"
+        assert send["bindings"]["amqp"]["deliveryMode"] == 2
+        receive = document["operations"][f"referral.receive.{event_type.department}.{event_type.type}"]
+        assert receive["action"] == "receive"
         message = document["components"]["messages"][name]
         assert message["name"] == name
         ref = message["payload"]["schema"]["$ref"]
         assert ref == f"jsonschema/{name}.json" and ref in files
         assert json.loads(files[ref])["title"] == name
-        assert name in document["channels"][f"{event_type.department}.events"]["messages"]
+
+
+def test_each_message_says_how_to_publish_it_and_its_example_is_what_the_relay_sends():
+    document = yaml.safe_load(docs.render()[docs.ASYNCAPI_FILE])
+    for event_type in EVENT_TYPES:
+        message = document["components"]["messages"][docs.message_name(event_type)]
+        publish = message["x-amqp-publish"]
+        assert publish["exchange"] == amqp.exchange_name(event_type.department)
+        assert publish["routing_key"] == event_type.type
+        props = publish["properties"]
+        assert set(props) == {"content_type", "content_encoding", "delivery_mode", "message_id", "correlation_id"}
+        assert props["content_type"]["value"] == "application/json" and props["delivery_mode"]["value"] == 2
+        assert set(message["headers"]["properties"]) == set(amqp.HEADERS)
+        [example] = message["examples"]
+        event = example["payload"]
+        # valid, already in its normalised form (what a department's relay publishes), and its headers
+        # are the ones the relay computes from it
+        assert validate_event(event, event_type.department) == event
+        assert example["headers"] == amqp.headers(event)
+        assert jsonschema.Draft202012Validator(message["headers"]).is_valid(example["headers"])
+        assert schema_errors(event_type.key, event) == []
+
+
+def test_the_identity_rule_is_in_the_docs():
+    document = yaml.safe_load(docs.render()[docs.ASYNCAPI_FILE])
+    assert docs.IDENTITY_RULE in document["info"]["description"]
+    for event_type in EVENT_TYPES:
+        assert docs.event_json_schema(event_type)["properties"]["event_id"]["description"] == docs.IDENTITY_RULE
 
 
 def test_asyncapi_internal_references_resolve():

@@ -77,7 +77,7 @@ class Figures:
     scenario: str
     scale: str = SCALE
     sent: int = 0  # events posted to the ingest APIs, repeats included
-    accepted: int = 0  # distinct event ids answered 202 ("accepted" or "duplicate")
+    accepted: int = 0  # distinct events (department, event_id) answered 202 ("accepted" or "duplicate")
     ingest_duplicates: int = 0  # 202 answers with status "duplicate" (suppressed at the outbox)
     rejected: int = 0  # events named in a 4xx answer
     published: int = 0  # publishes the relays sent, confirmed or not
@@ -298,6 +298,11 @@ class Run:
         rows = self._read("SELECT event_id FROM timeline")
         return None if rows is None else {row[0] for row in rows}
 
+    def stored_pairs(self):
+        """(department, event_id) of every timeline entry: an event's key (childlink_contracts.content)."""
+        rows = self._read("SELECT department, event_id FROM timeline")
+        return None if rows is None else {(row[0], row[1]) for row in rows}
+
     def children(self):
         """{child_id: sorted keys}, identities as the referral resolved them."""
         rows = self._read("SELECT child_id, key FROM child_keys") or []
@@ -349,8 +354,10 @@ class Run:
     # --- waiting and counting -------------------------------------------------------------------------
 
     def missing(self, ids=None):
-        stored = self.stored_ids() or set()
-        return set(self.accepted if ids is None else ids) - stored
+        """Accepted and not stored: by event key (department, event_id), or among `ids` by event_id."""
+        if ids is None:
+            return set(self.accepted_pairs) - (self.stored_pairs() or set())
+        return set(ids) - (self.stored_ids() or set())
 
     def wait_until_stored(self, ids=None, timeout=120, interval=0.25):
         """Until every id (default: every accepted id) is in the timeline; returns seconds waited."""
@@ -383,7 +390,7 @@ class Run:
         figures = Figures(
             scenario=scenario or self.name,
             sent=self.sent,
-            accepted=len(self.accepted),
+            accepted=len(self.accepted_pairs),
             ingest_duplicates=self.answers["duplicate"],
             rejected=self.answers["rejected"],
             published=sum(r["attempted"] for r in relays),

@@ -75,6 +75,13 @@ SCENARIOS = [
      ("Only the four department services run; every event is sent and published (confirmed, routed) "
      "before any consumer exists. The queues' arguments are read from the management API; then the "
      "referral service starts and drains them. Recovery: from its start until all is stored.")),
+    ("9-event-ids", "9. Colliding and conflicting event_ids",
+     ("Half of the other departments' events are sent under event_ids the health department already "
+     "used: an event is its department and event_id together, so each must be accepted and reach its "
+     "own timeline. Then accepted health events are sent again under their own event_id with other "
+     "content: over HTTP each is refused 409 `conflict` (nothing stored), and published straight onto "
+     "the exchange each is dead-lettered with reason `conflict`, never applied. Lost counts events by "
+     "department and event_id.")),
 ]
 
 DEFECTS = """\

@@ -430,6 +430,18 @@ class IdentityContract(StoreContract):
         assert store.match_log_since(0, 10) == log
         assert [e["event_id"] for e in store.timeline("child-a")] == ["evt-0"]
 
+    def test_a_move_keeps_each_departments_entry_under_a_shared_event_id_its_own(self, store):
+        health = entry("evt-9", child_id="child-b")
+        social = {**entry("evt-9", child_id="child-b"), "department": "social", "type": "child.enrolled",
+                  "payload": {"centre_id": "CDC-1"}}
+        store.append_to_timeline(health)
+        store.append_to_timeline(social)
+        store.move_child_records("child-a", [], ["evt-9"], [], [])
+        moved = {e["department"]: e for e in store.timeline("child-a")}
+        assert set(moved) == {"health", "social"}
+        assert moved["social"]["payload"] == {"centre_id": "CDC-1"} and moved["health"]["payload"] == health["payload"]
+        assert all(e["child_id"] == "child-a" for e in moved.values())
+
     def test_a_record_already_with_the_new_owner_is_not_logged_again(self, two_children):
         store = two_children
         log = store.match_log_since(0, 10)

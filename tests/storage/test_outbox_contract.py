@@ -61,15 +61,50 @@ class OutboxContract(StoreContract):
         assert store.backlog() == 2
 
     def test_duplicate_inside_one_batch_is_stored_once(self, store):
-        first, again = event(1, payload={"n": "first"}), event(1, payload={"n": "again"})
-        assert store.add([first, event(2), again], accepted_at=T0) == ["accepted", "accepted", "duplicate"]
+        assert store.add([event(1), event(2), event(1)], accepted_at=T0) == ["accepted", "accepted", "duplicate"]
         assert store.backlog() == 2
-        assert store.get("evt-0001")["event"] == first
+        assert store.get("evt-0001")["event"] == event(1)
 
-    def test_a_duplicate_does_not_replace_the_stored_event(self, store):
+    # --- content: the same event_id with other content is a conflict (childlink_contracts.content) ----
+
+    def test_same_id_other_content_is_a_conflict_and_nothing_is_replaced(self, store):
         store.add([event(1, payload={"v": 1})], accepted_at=T0)
-        store.add([event(1, payload={"v": 2})], accepted_at=T0 + 1)
+        assert store.add([event(1, payload={"v": 2})], accepted_at=T0 + 1) == ["conflict"]
         assert store.get("evt-0001")["event"]["payload"] == {"v": 1}
+        assert store.backlog() == 1
+
+    def test_a_batch_with_a_conflict_stores_nothing_of_it_when_conflicts_are_refused(self, store):
+        store.add([event(1, payload={"v": 1})], accepted_at=T0)
+        statuses = store.add([event(2), event(1, payload={"v": 2}), event(3)], accepted_at=T0 + 1,
+                             refuse_conflicts=True)
+        assert statuses == ["accepted", "conflict", "accepted"]
+        assert store.get("evt-0002") is None and store.get("evt-0003") is None
+        assert store.backlog() == 1
+        assert store.add([event(2), event(3)], accepted_at=T0 + 2) == ["accepted", "accepted"]
+
+    def test_a_conflict_inside_one_batch_stores_nothing_when_conflicts_are_refused(self, store):
+        assert store.add([event(1, payload={"v": 1}), event(2), event(1, payload={"v": 2})],
+                         accepted_at=T0, refuse_conflicts=True) == ["accepted", "accepted", "conflict"]
+        assert store.backlog() == 0
+        assert store.get("evt-0001") is None
+
+    def test_otherwise_the_first_stored_stands_and_the_rest_of_the_batch_is_kept(self, store):
+        # the referral service re-adds a referral's earlier transitions, rebuilt from its current state
+        store.add([event(1, payload={"v": 1})], accepted_at=T0)
+        assert store.add([event(1, payload={"v": 2}), event(2)], accepted_at=T0 + 1) == ["conflict", "accepted"]
+        assert store.get("evt-0001")["event"]["payload"] == {"v": 1}
+        assert store.backlog() == 2
+
+    def test_recorded_at_is_not_content(self, store):
+        store.add([event(1, recorded_at="2024-05-01T10:00:00+07:00")], accepted_at=T0)
+        assert store.add([event(1, recorded_at="2024-05-02T11:00:00+07:00")], accepted_at=T0 + 1) == ["duplicate"]
+
+    def test_same_id_same_content_stays_a_duplicate_after_publishing(self, store):
+        store.add([event(1)], accepted_at=T0)
+        store.claim("relay-a", 10, now=T0, lease_seconds=LEASE)
+        store.mark_published(["evt-0001"], now=T0 + 1)
+        assert store.add([event(1)], accepted_at=T0 + 2) == ["duplicate"]
+        assert store.add([event(1, payload={"v": "other"})], accepted_at=T0 + 3) == ["conflict"]
 
     def test_readding_a_published_event_is_a_duplicate_and_stays_published(self, store):
         store.add([event(1)], accepted_at=T0)
@@ -255,6 +290,24 @@ class TestSqliteOutbox(OutboxContract):
             store.close()
 
 
+    def test_a_file_from_before_content_hashes_tells_conflicts_from_duplicates(self, tmp_path):
+        path = tmp_path / "outbox.sqlite3"
+        old = sqlite3.connect(path)
+        old.executescript("""CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            event_id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, correlation_id TEXT NOT NULL, body TEXT NOT NULL,
+            accepted_at REAL NOT NULL, published_at REAL, lease_owner TEXT, lease_until REAL);""")
+        old.execute("INSERT INTO outbox (event_id, type, correlation_id, body, accepted_at) VALUES (?, ?, ?, ?, ?)",
+                    ("evt-0001", "t", "corr-0001", json.dumps(event(1)), T0))
+        old.commit()
+        old.close()
+        store = SqliteOutbox(path)
+        try:
+            assert store.add([event(1)], accepted_at=T0) == ["duplicate"]
+            assert store.add([event(1, payload={"v": 2})], accepted_at=T0) == ["conflict"]
+        finally:
+            store.close()
+
+
 class TestMongoOutbox(OutboxContract):
     def open_store(self, request):
         return MongoOutbox(request.getfixturevalue("mongo_uri"), request.getfixturevalue("mongo_database"))
@@ -274,6 +327,22 @@ class TestMongoOutbox(OutboxContract):
         assert store.add([event(1), event(2), event(3)], accepted_at=T0) == [
             "accepted", "duplicate", "accepted"]
         assert store.backlog() == 3
+
+    def test_an_event_stored_by_a_racing_request_with_other_content_refuses_the_batch(self, store):
+        next_seqs = store._next_seqs
+
+        def racing_next_seqs(count):
+            store.outbox.insert_one({
+                "_id": "evt-0002", "seq": 0, "type": "t", "correlation_id": "c",
+                "body": event(2, payload={"v": "raced"}),
+                "accepted_at": T0, "published_at": None, "lease_owner": None, "lease_until": None})
+            return next_seqs(count)
+
+        store._next_seqs = racing_next_seqs
+        assert store.add([event(1), event(2), event(3)], accepted_at=T0, refuse_conflicts=True) == [
+            "accepted", "conflict", "accepted"]
+        assert store.get("evt-0001") is None and store.get("evt-0003") is None
+        assert store.get("evt-0002")["event"]["payload"] == {"v": "raced"}
 
     def test_an_unreachable_server_raises_store_unavailable_on_open(self, closed_port_uri):
         with pytest.raises(StoreUnavailable):

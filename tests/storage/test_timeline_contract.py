@@ -7,7 +7,7 @@ import json
 import sqlite3
 
 import pytest
-from childlink_common.errors import StoreUnavailable
+from childlink_common.errors import EventConflict, StoreUnavailable
 from childlink_common.testing.store_contract import StoreContract
 from childlink_referral.store.mongo_store import MongoTimelineStore
 from childlink_referral.store.sqlite_store import SqliteTimelineStore
@@ -136,6 +136,38 @@ class TimelineContract(StoreContract):
         [only] = store.timeline("child-a")
         assert only["payload"] == {"v": 1}
 
+    # --- event identity: department + event_id; the content hash tells a duplicate from a conflict --
+
+    def test_two_departments_events_with_one_event_id_are_two_entries(self, store):
+        health = entry("evt-1", content_hash="sha256:aa")
+        social = entry("evt-1", child_id="child-b", department="social", type="child.enrolled",
+                       content_hash="sha256:bb")
+        assert store.append_to_timeline(health) is True
+        assert store.append_to_timeline(social) is True
+        assert store.timeline("child-a") == [stored(health)]
+        assert store.timeline("child-b") == [stored(social)]
+        assert store.stats()["events"] == 2
+
+    def test_same_key_same_content_is_a_duplicate(self, store):
+        store.append_to_timeline(entry("evt-1", content_hash="sha256:aa"))
+        assert store.append_to_timeline(entry("evt-1", content_hash="sha256:aa")) is False
+        assert store.timeline("child-a")[0]["duplicates"] == 1
+
+    def test_same_key_other_content_is_a_conflict_and_changes_nothing(self, store):
+        first = entry("evt-1", content_hash="sha256:aa", payload={"v": 1})
+        store.append_to_timeline(first)
+        with pytest.raises(EventConflict) as raised:
+            store.append_to_timeline(entry("evt-1", content_hash="sha256:bb", payload={"v": 2}))
+        assert raised.value.errors.keys() == {"event_id"} and raised.value.dead_letter_reason == "conflict"
+        assert store.timeline("child-a") == [stored(first)]
+        assert store.stats()["duplicates"] == 0
+
+    def test_content_hash_of_a_stored_entry(self, store):
+        store.append_to_timeline(entry("evt-1", content_hash="sha256:aa"))
+        assert store.content_hash_of("health", "evt-1") == "sha256:aa"
+        assert store.content_hash_of("social", "evt-1") is None
+        assert store.content_hash_of("health", "evt-2") is None
+
     def test_duplicates_are_counted_per_entry_and_in_stats(self, store):
         store.append_to_timeline(entry("evt-1"))
         store.append_to_timeline(entry("evt-2", occurred_at_utc="2024-05-02T00:00:00.000000Z"))
@@ -244,6 +276,30 @@ class TestSqliteTimelineStore(TimelineContract):
     def open_store(self, request):
         return SqliteTimelineStore(request.getfixturevalue("tmp_path") / "referral.sqlite3")
 
+    def test_a_file_keyed_by_event_id_alone_is_rebuilt_keyed_by_department(self, tmp_path):
+        path = tmp_path / "referral.sqlite3"
+        old = sqlite3.connect(path)
+        old.executescript("""CREATE TABLE timeline (event_id TEXT PRIMARY KEY, child_id TEXT NOT NULL,
+            occurred_at_utc TEXT NOT NULL, entry TEXT NOT NULL, duplicates INTEGER NOT NULL DEFAULT 0);
+            CREATE INDEX timeline_child ON timeline (child_id, occurred_at_utc, event_id);""")
+        kept = entry("evt-1")
+        old.execute("INSERT INTO timeline (event_id, child_id, occurred_at_utc, entry, duplicates) VALUES (?, ?, ?, ?, 2)",
+                    ("evt-1", "child-a", kept["occurred_at_utc"], json.dumps(kept)))
+        old.commit()
+        old.close()
+        store = SqliteTimelineStore(path)
+        try:
+            assert store.timeline("child-a") == [stored(kept, duplicates=2)]
+            assert store.append_to_timeline(entry("evt-1")) is False
+            assert store.append_to_timeline(entry("evt-1", department="social", child_id="child-b")) is True
+        finally:
+            store.close()
+        reopened = SqliteTimelineStore(path)  # and opening it again changes nothing
+        try:
+            assert [e["event_id"] for e in reopened.timeline("child-b")] == ["evt-1"]
+        finally:
+            reopened.close()
+
     def test_a_locked_file_makes_writes_raise_store_unavailable(self, tmp_path):
         path = tmp_path / "referral.sqlite3"
         store = SqliteTimelineStore(path, busy_timeout_s=0.1)
@@ -279,8 +335,8 @@ class TestSqliteTimelineStore(TimelineContract):
         with store.batch():
             store.append_to_timeline(entry("evt-1"))
             with pytest.raises(RuntimeError), store.db.transaction() as conn:
-                conn.execute("INSERT INTO timeline (event_id, child_id, occurred_at_utc, entry)"
-                             " VALUES ('evt-x', 'child-a', '2024-01-01', '{}')")
+                conn.execute("INSERT INTO timeline (department, event_id, child_id, occurred_at_utc, entry)"
+                             " VALUES ('health', 'evt-x', 'child-a', '2024-01-01', '{}')")
                 raise RuntimeError("this write fails")
             store.append_to_timeline(entry("evt-2", occurred_at_utc="2024-05-02T00:00:00.000000Z"))
         assert [e["event_id"] for e in store.timeline("child-a")] == ["evt-1", "evt-2"]
@@ -317,6 +373,25 @@ class TestMongoTimelineStore(TimelineContract):
     def open_store(self, request):
         return MongoTimelineStore(request.getfixturevalue("mongo_uri"),
                                   request.getfixturevalue("mongo_database"))
+
+
+    def test_entries_keyed_by_event_id_alone_are_rekeyed_by_department_once(self, request):
+        uri, database = request.getfixturevalue("mongo_uri"), request.getfixturevalue("mongo_database")
+        first = MongoTimelineStore(uri, database)
+        try:
+            kept = entry("evt-1")
+            first.entries.insert_one({"_id": "evt-1", **kept, "duplicates": 2})  # as stored before
+            first.db["meta"].delete_many({})
+        finally:
+            first.close()
+        store = MongoTimelineStore(uri, database)
+        try:
+            assert store.timeline("child-a") == [stored(kept, duplicates=2)]
+            assert store.entries.find_one({"_id": "evt-1"}) is None
+            assert store.append_to_timeline(entry("evt-1")) is False
+            assert store.append_to_timeline(entry("evt-1", department="social", child_id="child-b")) is True
+        finally:
+            store.close()
 
     def test_a_failed_batch_keeps_what_it_wrote_and_a_rerun_counts_duplicates(self, store):
         """No multi-document transactions: each write stands alone, and running the batch again

@@ -1,8 +1,9 @@
 """A small client for a department's ingest API: `POST {base_url}/v1/events` with the system's API key.
 
 The service answers 202 with a status per event ("accepted" or "duplicate"), or rejects the whole
-request: 422 with field errors per event index, 401 for a wrong key, 400 for malformed JSON, 413 when
-too large. Those raise an `IngestError` subclass carrying the status and the errors.
+request: 422 with field errors per event index, 409 when an event_id was accepted before with other
+content, 401 for a wrong key, 400 for malformed JSON, 413 when too large. Those raise an `IngestError`
+subclass carrying the status and the errors.
 
 Connection failures, timeouts and 5xx answers are retried with bounded exponential backoff. Resending
 is safe because the service is idempotent by `event_id`: an event that did arrive the first time comes
@@ -39,6 +40,12 @@ class InvalidEvents(IngestError):
         return {int(key): fields for key, fields in self.errors.items() if key.isdigit()}
 
 
+class ConflictingEvents(InvalidEvents):
+    """409: an event reuses an event_id this department accepted before with other content (each named
+    by its index, field `event_id`); nothing in the request was stored. Send the event as it was
+    accepted, or a new event that names it in `supersedes`."""
+
+
 class Unauthorised(IngestError):
     """401: missing or wrong X-API-Key."""
 
@@ -55,7 +62,8 @@ class IngestUnavailable(IngestError):
     """No answer (connection refused, timeout) or a server error that outlasted the retries."""
 
 
-_BY_STATUS = {400: MalformedRequest, 401: Unauthorised, 413: PayloadTooLarge, 422: InvalidEvents}
+_BY_STATUS = {400: MalformedRequest, 401: Unauthorised, 409: ConflictingEvents, 413: PayloadTooLarge,
+              422: InvalidEvents}
 
 
 def _describe(status, body):

@@ -5,6 +5,7 @@ import socket
 
 import pytest
 from childlink_tools.client import (
+    ConflictingEvents,
     IngestClient,
     IngestUnavailable,
     InvalidEvents,
@@ -53,6 +54,15 @@ def test_422_raises_invalid_events_with_field_errors_by_index(fake_ingest, healt
     assert "subject.child.national_id" in error.errors_by_index()[1]
     assert "subject.child.national_id" in str(error)
     assert fake_ingest.stored == {}  # all or nothing
+
+
+def test_409_raises_conflicting_events_naming_the_event_id_by_index(fake_ingest, health_events):
+    fake_ingest.answer_next(409, {"error": "conflict", "detail": "nothing was stored",
+                                  "errors": {"1": {"event_id": ["already accepted with other content"]}}})
+    with pytest.raises(ConflictingEvents) as raised:
+        client_for(fake_ingest).send(health_events[:2])
+    assert raised.value.status == 409 and isinstance(raised.value, InvalidEvents)
+    assert raised.value.errors_by_index() == {1: {"event_id": ["already accepted with other content"]}}
 
 
 def test_401_raises_unauthorised(fake_ingest, health_events):

@@ -4,21 +4,24 @@ Plain nameko acks a message whose handler raised, and it is gone. Here:
 - success: ack;
 - StoreUnavailable: keep the message unacked and run the handler again after a back-off, for as
   long as it takes (the store coming back is the fix; it does not count as an attempt);
-- PermanentFailure (breaks its contract): dead-letter at once with the field errors, then ack;
+- PermanentFailure (breaks its contract): dead-letter at once with the field errors, then ack (reason
+  `invalid`; `conflict` for an EventConflict: an event_id seen before with other content);
 - any other error: requeue after a short pause, and after MAX_ATTEMPTS dead-letter it with the
   error and the original headers, then ack. The quorum queue's x-delivery-count says which attempt
   this is, so the count survives restarts and moves between replicas.
 """
 
+import json
 import time
 from functools import partial
 
 import amqp.exceptions
 import eventlet
+from childlink_contracts import amqp as wire
 from nameko.messaging import Consumer, QueueConsumer
 
 from . import metrics, topology
-from .dead_letters import DeadLetterPublisher
+from .dead_letters import DeadLetterPublisher, event_id_of
 from .errors import PermanentFailure, StoreUnavailable
 from .logs import get_logger
 from .settings import amqp_ssl, amqp_uri, topology_mode
@@ -42,6 +45,8 @@ LOST_CONNECTION = (OSError, amqp.exceptions.ConnectionError)
 
 class DecodeSafeQueueConsumer(QueueConsumer):
     """nameko's queue consumer, except:
+    - a body without a content_type is read as JSON (the documented default); another content type
+      than JSON is dead-lettered undecodable, headers or properties contradicting the body invalid;
     - a body that cannot be decoded is dead-lettered, not re-raised (re-raised, it tears down the
       connection and comes back forever);
     - an ack or requeue that meets a dropped connection is let go: the broker has already taken the
@@ -61,8 +66,29 @@ class DecodeSafeQueueConsumer(QueueConsumer):
         try:
             settle()
         except LOST_CONNECTION as exc:
-            log.warning("message.settle_lost", action=action, error=repr(exc),
-                        event_id=(message.properties or {}).get("message_id"))
+            log.warning("message.settle_lost", action=action, error=repr(exc), event_id=event_id_of(message))
+
+    def handle_message(self, provider, body, message):
+        # The AsyncAPI document (childlink_contracts.docs) makes application/json the default content
+        # type: a message without one is JSON;
+        # kombu hands such a body over as text, undecoded. Any other content type than JSON is refused
+        # as the document says (kombu would pass application/data or application/text through raw).
+        if message.content_type and message.content_type != wire.CONTENT_TYPE:
+            self._on_decode_error(provider, message, ValueError(
+                f"content_type {message.content_type!r}: send {wire.CONTENT_TYPE}, or none (JSON is the default)"))
+            return
+        if not message.content_type:
+            try:
+                body = json.loads(body) if isinstance(body, (str, bytes)) else body
+            except (ValueError, RecursionError) as exc:
+                self._on_decode_error(provider, message, exc)
+                return
+        contradicted = wire.disagreements(body, message.properties, message.headers)
+        if contradicted:
+            provider.dead_letter(message, "invalid", PermanentFailure("headers contradict the body", contradicted),
+                                 attempts=provider.attempt_of(message))
+            return
+        super().handle_message(provider, body, message)
 
     def get_consumers(self, consumer_cls, channel):
         # the dead-letter exchange must exist before the broker's own delivery limit needs it; on a
@@ -111,15 +137,16 @@ class DeadLetteringConsumer(Consumer):
             self.queue_consumer.ack_message(message)
         elif isinstance(exc, StoreUnavailable):
             self._retry_when_store_returns(body, message, store_retries, exc)
-        elif isinstance(exc, PermanentFailure):
-            self.dead_letter(message, "invalid", exc, attempts=self.attempt_of(message))
+        elif isinstance(exc, PermanentFailure):  # "invalid", or the failure's own reason ("conflict")
+            self.dead_letter(message, getattr(exc, "dead_letter_reason", "invalid"), exc,
+                             attempts=self.attempt_of(message))
         else:
             attempt = self.attempt_of(message)
             if attempt >= self.max_attempts:
                 self.dead_letter(message, "max_attempts", exc, attempts=attempt)
             else:
                 log.warning("message.retry", queue=self.queue.name, attempt=attempt, error=repr(exc),
-                            event_id=(message.properties or {}).get("message_id"),
+                            event_id=event_id_of(message),
                             correlation_id=(message.properties or {}).get("correlation_id"))
                 self._requeue_later(message, RETRY_PAUSE_S * attempt)
         return result, exc_info
@@ -155,7 +182,7 @@ class DeadLetteringConsumer(Consumer):
         self.container.spawn_managed_thread(again)
 
     def dead_letter(self, message, reason, exc, attempts):
-        event_id = (message.properties or {}).get("message_id")
+        event_id = event_id_of(message)
         try:
             self.dead_letters.publish(message, self.queue.name, reason, exc, attempts)
         except Exception as publish_error:  # noqa: BLE001 - keep the message; the broker limit backs us

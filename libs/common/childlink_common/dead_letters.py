@@ -1,6 +1,7 @@
 """What a dead letter carries, built from the message that failed: body, headers and why it failed."""
 
 import datetime as dt
+import json
 import threading
 import traceback
 
@@ -9,9 +10,31 @@ from kombu import Connection, Producer
 from . import settings, topology
 
 
+def event_id_of(message):
+    """The message's event_id: its message_id property, else its `event_id` header, else the body's own
+    `event_id` when the body is a JSON object carrying one as text (a client may send neither property
+    nor header), else None."""
+    properties = getattr(message, "properties", None) or {}
+    headers = getattr(message, "headers", None) or {}
+    for found in (properties.get("message_id"), headers.get("event_id")):
+        if isinstance(found, str) and found:
+            return found
+    raw = getattr(message, "body", None)
+    try:
+        encoding = getattr(message, "content_encoding", None) or "utf-8"
+        body = json.loads(raw.decode(encoding) if isinstance(raw, bytes) else raw)
+    except (TypeError, ValueError, LookupError, RecursionError):
+        return None
+    found = body.get("event_id") if isinstance(body, dict) else None
+    return found if isinstance(found, str) and found else None
+
+
 def dead_letter_headers(message, queue_name, reason, exc, attempts):
-    """Original headers kept as they were, with the reason, error and origin beside them."""
+    """Original headers kept as they were, with the reason, error and origin beside them (and the
+    event_id, found wherever the message carries one)."""
     headers = dict(message.headers or {})
+    if not headers.get("event_id"):
+        headers["event_id"] = event_id_of(message)
     delivery = message.delivery_info or {}
     now = dt.datetime.now(dt.UTC).isoformat()
     headers.update({
@@ -84,7 +107,7 @@ def publish_dead_letter(producer, message, queue_name, reason, exc, attempts):
         content_type=message.content_type,
         content_encoding=message.content_encoding,
         delivery_mode=2,
-        message_id=properties.get("message_id"),
+        message_id=properties.get("message_id") or event_id_of(message),
         correlation_id=properties.get("correlation_id"),
         headers=dead_letter_headers(message, queue_name, reason, exc, attempts),
         mandatory=True,

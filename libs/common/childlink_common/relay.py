@@ -15,6 +15,7 @@ import socket
 import time
 import uuid
 
+from childlink_contracts import amqp
 from kombu import Connection, Producer
 
 from . import settings, topology
@@ -28,14 +29,8 @@ def relay_owner():
 
 
 def message_headers(record):
-    body = record.body
-    return {
-        "event_id": record.event_id,
-        "correlation_id": record.correlation_id,
-        "department": body["source"]["department"],
-        "type": record.type,
-        "version": body["version"],
-    }
+    """The headers the AsyncAPI document promises (childlink_contracts.amqp)."""
+    return amqp.headers(record.body)
 
 
 class OutboxRelay:
@@ -137,10 +132,10 @@ class OutboxRelay:
                 self.attempted += 1
                 producer.publish(
                     json.dumps(record.body, separators=(",", ":")),
-                    routing_key=record.type,
-                    content_type="application/json",
-                    content_encoding="utf-8",
-                    delivery_mode=2,
+                    routing_key=amqp.routing_key(record.body),
+                    content_type=amqp.CONTENT_TYPE,
+                    content_encoding=amqp.CONTENT_ENCODING,
+                    delivery_mode=amqp.PERSISTENT,
                     mandatory=True,
                     message_id=record.event_id,
                     correlation_id=record.correlation_id,

@@ -27,8 +27,21 @@ def unauthorised():
 
 
 def read_body(request):
-    """The raw body, or None when it is over the limit (the caller answers 413)."""
+    """The raw body, or None when it is over the limit (the caller answers 413).
+
+    A chunked body (Transfer-Encoding: chunked, no Content-Length) is read too, with the same limit:
+    werkzeug hands out an empty stream for it unless the server says it ends the input itself
+    (`wsgi.input_terminated`), which eventlet's server does not, though its input decodes the chunks."""
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         return None
-    data = request.stream.read(MAX_BODY_BYTES + 1)
-    return None if len(data) > MAX_BODY_BYTES else data
+    if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        stream = request.environ["wsgi.input"]
+    else:
+        stream = request.stream
+    data = bytearray()
+    while len(data) <= MAX_BODY_BYTES:
+        piece = stream.read(MAX_BODY_BYTES + 1 - len(data))
+        if not piece:
+            break
+        data += piece
+    return None if len(data) > MAX_BODY_BYTES else bytes(data)

@@ -3,13 +3,13 @@
 import json
 import time
 
+import amqp
 import pytest
-from kombu import Connection, Exchange, Producer
-
 from childlink_common import topology
 from childlink_common.consumer import consume_safely
 from childlink_common.errors import StoreUnavailable
 from childlink_common.testing.services import wait_until
+from kombu import Connection, Exchange, Producer
 
 EXCHANGE = Exchange("test.events", type="topic", durable=True)
 QUEUE = topology.consumer_queue("test.work", EXCHANGE)
@@ -104,3 +104,60 @@ def test_an_undecodable_body_is_dead_lettered_not_looped(worker, rabbit_config):
     wait_until(lambda: 7 in seen, message="next message handled")
     assert letters[0].headers["x-childlink-reason"] == "undecodable"
     assert letters[0].body == b"\xff{"
+
+
+def publish_bare(amqp_uri, raw):
+    """As a plain AMQP client may: a body and nothing else (no content_type, message_id or headers)."""
+    with Connection(amqp_uri) as connection:
+        connection.default_channel.basic_publish(amqp.Message(raw), exchange=EXCHANGE.name, routing_key="bare")
+
+
+def test_a_json_body_without_content_type_is_taken_as_json(worker, rabbit_config):
+    # before: kombu handed the handler text, and an event was dead-lettered as "not a JSON object"
+    uri = rabbit_config["AMQP_URI"]
+    publish_bare(uri, json.dumps({"n": 21, "kind": "fine"}).encode())
+    wait_until(lambda: 21 in handled, message="bare JSON handled")
+    assert dead_letters(uri) == []
+
+
+def test_a_bare_body_that_is_not_json_is_dead_lettered_as_undecodable(worker, rabbit_config):
+    uri = rabbit_config["AMQP_URI"]
+    publish_bare(uri, b"not json")
+    letters = []
+    wait_until(lambda: letters.extend(dead_letters(uri)) or letters, message="dead letter")
+    assert letters[0].headers["x-childlink-reason"] == "undecodable" and letters[0].body == b"not json"
+
+
+def test_a_dead_letter_carries_the_bodys_event_id_when_the_message_has_none(worker, rabbit_config):
+    uri = rabbit_config["AMQP_URI"]
+    publish_bare(uri, json.dumps({"n": 22, "kind": "poison", "event_id": "evt-22"}).encode())
+    letters = []
+    wait_until(lambda: letters.extend(dead_letters(uri)) or letters, message="dead letter")
+    [letter] = letters
+    assert letter.properties["message_id"] == "evt-22"
+    assert letter.headers["event_id"] == "evt-22"
+    assert letter.headers["x-childlink-reason"] == "max_attempts"
+
+
+def test_a_content_type_other_than_json_is_dead_lettered_as_undecodable(worker, rabbit_config):
+    uri = rabbit_config["AMQP_URI"]
+    with Connection(uri) as connection:
+        connection.default_channel.basic_publish(
+            amqp.Message(json.dumps({"n": 23, "kind": "fine"}).encode(), content_type="application/data"),
+            exchange=EXCHANGE.name, routing_key="bare")
+    letters = []
+    wait_until(lambda: letters.extend(dead_letters(uri)) or letters, message="dead letter")
+    assert letters[0].headers["x-childlink-reason"] == "undecodable"
+    assert "application/data" in letters[0].headers["x-childlink-error"]
+    assert 23 not in seen
+
+
+def test_headers_that_contradict_the_body_are_dead_lettered_as_invalid(worker, rabbit_config):
+    uri = rabbit_config["AMQP_URI"]
+    publish(uri, {"n": 24, "kind": "fine", "event_id": "evt-24", "type": "child.registered"},
+            headers={"type": "child.screened"})
+    letters = []
+    wait_until(lambda: letters.extend(dead_letters(uri)) or letters, message="dead letter")
+    assert letters[0].headers["x-childlink-reason"] == "invalid"
+    assert set(letters[0].headers["x-childlink-error-fields"]) == {"headers.type", "properties.message_id"}
+    assert 24 not in seen

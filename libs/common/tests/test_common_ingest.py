@@ -4,6 +4,7 @@ import json
 
 from childlink_common.ingest import MAX_BATCH, accept_events
 from childlink_common.logs import drop_personal_data
+from childlink_common.outbox.sqlite_store import SqliteOutbox
 from childlink_common.testing.events import event
 
 
@@ -11,7 +12,7 @@ class FakeOutbox:
     def __init__(self):
         self.stored = {}
 
-    def add(self, events, accepted_at):
+    def add(self, events, accepted_at, refuse_conflicts=False):
         statuses = []
         for e in events:
             statuses.append("duplicate" if e["event_id"] in self.stored else "accepted")
@@ -54,6 +55,38 @@ def test_malformed_empty_oversized_and_repeated_batches_are_refused():
     answer = accept_events(body([twice, twice]), "health", outbox)
     assert answer.status == 422 and answer.body["errors"]["1"] == {"event_id": ["appears twice in this batch"]}
     assert outbox.stored == {}
+
+
+def test_errors_name_the_requests_own_positions():
+    # before: positions were counted over the valid events only, so the repeated id was named "5"
+    batch = [event("health", "child.registered") for _ in range(8)]
+    batch[3]["payload"] = {"birth_weight_g": -1}
+    batch[6]["event_id"] = batch[5]["event_id"]
+    answer = accept_events(body(batch), "health", FakeOutbox())
+    assert answer.status == 422
+    assert set(answer.body["errors"]) == {"3", "6"}
+    assert answer.body["errors"]["6"] == {"event_id": ["appears twice in this batch"]}
+    assert "payload.birth_weight_g" in answer.body["errors"]["3"]
+
+
+def test_an_event_id_sent_again_with_other_content_is_a_conflict_and_nothing_is_stored(tmp_path):
+    outbox = SqliteOutbox(tmp_path / "health.sqlite3")
+    try:
+        first = event("health", "child.growth_measured")
+        assert accept_events(body(first), "health", outbox).status == 202
+        changed = {**first, "payload": {"weight_kg": 10.1, "height_cm": 76.0}}
+        fresh = event("health", "child.immunised")
+        answer = accept_events(body([fresh, changed]), "health", outbox)
+        assert answer.status == 409 and answer.body["error"] == "conflict"
+        assert list(answer.body["errors"]) == ["1"] and list(answer.body["errors"]["1"]) == ["event_id"]
+        assert outbox.get(fresh["event_id"]) is None
+        assert outbox.get(first["event_id"])["event"]["payload"] == first["payload"]
+        # the same content again (a new recorded_at is no new content) stays a duplicate
+        again = {**first, "recorded_at": event("health", "child.registered", occurred_days_ago=1)["recorded_at"]}
+        answer = accept_events(body(again), "health", outbox)
+        assert answer.status == 202 and answer.body["accepted"][0]["status"] == "duplicate"
+    finally:
+        outbox.close()
 
 
 def test_log_lines_lose_personal_fields_whoever_logs_them():

@@ -2,12 +2,15 @@
 and only what the broker acked and routed leaves the outbox."""
 
 import datetime as dt
+import json
 import uuid
 
 import pytest
+import yaml
 from childlink_common import topology
 from childlink_common.outbox.sqlite_store import SqliteOutbox
 from childlink_common.relay import OutboxRelay
+from childlink_contracts import docs
 from kombu import Connection, Exchange, Queue
 
 
@@ -111,3 +114,34 @@ def test_the_layout_is_declared_before_the_first_publish(rabbit_config, tmp_path
     finally:
         relay.disconnect()
         outbox.close()
+
+
+def test_the_relay_publishes_each_example_as_the_asyncapi_document_says(rabbit_config, tmp_path):
+    document = yaml.safe_load(docs.render()[docs.ASYNCAPI_FILE])
+    outbox = SqliteOutbox(tmp_path / "health.sqlite3")
+    relay = OutboxRelay(outbox, "health", rabbit_config["AMQP_URI"])
+    messages = {name: m for name, m in document["components"]["messages"].items() if name.startswith("health.")}
+    try:
+        outbox.add([m["examples"][0]["payload"] for m in messages.values()], 0.0)
+        assert relay.publish_pending() == len(messages)
+        with Connection(rabbit_config["AMQP_URI"]) as connection:
+            channel = connection.channel()
+            got = []
+            while (message := channel.basic_get(queue="referral.health.events", no_ack=True)) is not None:
+                got.append(message)
+    finally:
+        relay.disconnect()
+        outbox.close()
+    assert len(got) == len(messages)
+    for message, spec in zip(got, messages.values()):
+        example, publish = spec["examples"][0], spec["x-amqp-publish"]
+        assert message.delivery_info["exchange"] == publish["exchange"]
+        assert message.delivery_info["routing_key"] == publish["routing_key"]
+        assert json.loads(message.body) == example["payload"]
+        assert {k: message.headers[k] for k in example["headers"]} == example["headers"]
+        props = publish["properties"]
+        assert message.properties["content_type"] == props["content_type"]["value"]
+        assert message.properties["content_encoding"] == props["content_encoding"]["value"]
+        assert message.properties["delivery_mode"] == props["delivery_mode"]["value"]
+        assert message.properties["message_id"] == example["payload"]["event_id"]
+        assert message.properties["correlation_id"] == example["payload"]["correlation_id"]

@@ -211,3 +211,17 @@ def test_both_catalogues_hold_every_operator_key():
     for source in sources:
         used.update(re.findall(r"""(?<![\w.])(?:_|t)\(\s*["'](op\.[a-z_.]*[a-z_])["']""", source))
     assert used and sorted(used - set(en)) == []
+
+
+def test_messages_that_are_no_event_of_the_department_show_as_one_invalid_row(ops, monitor_app):
+    now = time.time()
+    for key in ("x", "unknown", ""):  # routing keys anyone may publish: one row, not one each
+        monitor_app.on_event("health", key, None, now - 5)
+    monitor_app.flush()
+    monitor_app.poll()
+    ops.sign_in("ops.niran")
+    html = text(ops.get("/operator"))
+    assert html.count('data-flow="health/invalid"') == 1
+    assert 'data-flow="health/x"' not in html and 'data-flow="health/unknown"' not in html
+    labels = {catalogue(lang)["op.flow.invalid"] for lang in ("th", "en")}
+    assert any(label in html for label in labels)

@@ -1,5 +1,9 @@
 """Message flows as numbers: per department and event type, per minute, over the last 24 hours.
 
+Flows are keyed by department and envelope type (the body's `type`); a message whose body is not an
+event of that department (not JSON, no known type, whatever its routing key) is counted in the
+department's one "invalid" row.
+
 Plain Python, no nameko, no broker. The monitor's taps call `FlowBook.seen` for every event it sees
 on a `{dept}.events` exchange, and `stored` / `failed` for each outcome the referral service
 reports (its `timeline.stored` notices); `drain()` hands the accumulated deltas to the store in one
@@ -18,7 +22,11 @@ at go-live), so they are shown, not alerted on.
 
 import datetime as dt
 import itertools
+import json
+import re
 from dataclasses import dataclass, field
+
+from childlink_contracts import INGEST_DEPARTMENTS, types_of
 
 MINUTE_S = 60
 WINDOW_MINUTES = 24 * 60
@@ -26,6 +34,42 @@ COUNTERS = ("seen", "stored", "failures", "dead_letters")
 LAGS = ("lag_pipeline", "lag_recorded", "lag_occurred")
 LAG_FIELDS = tuple(f"{lag}_{part}" for lag in LAGS for part in ("sum", "max", "count"))
 MINUTE_FIELDS = (*COUNTERS, *LAG_FIELDS)
+
+
+# Flows are keyed by department and the envelope's own `type`, never by a routing key or a header (anyone
+# may publish any key): whatever does not parse as an event of that department is counted in one row.
+INVALID = "invalid"
+_TYPE_PATTERN = re.compile(r"^[a-z_]+\.[a-z_]+$")  # the envelope's (contracts' EnvelopeSchema)
+_KNOWN_TYPES = {department: frozenset(types_of(department)) for department in INGEST_DEPARTMENTS}
+
+
+def flow_type(department, type_):
+    """`type_` when it is an event type `department` sends, else INVALID. The referral service's own
+    types are not in the contracts' registry: for it, any type of the envelope's form stands."""
+    if not isinstance(type_, str):
+        return INVALID
+    known = _KNOWN_TYPES.get(department)
+    if known is not None:
+        return type_ if type_ in known else INVALID
+    return type_ if _TYPE_PATTERN.fullmatch(type_) else INVALID
+
+
+def envelope_of(raw):
+    """The message body as a JSON object, or None when it is not one."""
+    try:
+        body = json.loads(raw)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def sighting(department, raw, message_id=None):
+    """(flow type, event_id) of one tapped message: its envelope's type (or INVALID) and its event_id."""
+    body = envelope_of(raw)
+    if body is None:
+        return INVALID, message_id
+    event_id = message_id or (body.get("event_id") if isinstance(body.get("event_id"), str) else None)
+    return flow_type(department, body.get("type")), event_id
 
 
 def minute_of(at):
@@ -104,6 +148,7 @@ class FlowBook:
     pending: int = 0
 
     def _minute(self, department, type_, at):
+        type_ = flow_type(department, type_)
         key = (department, type_, minute_of(at))
         delta = self.minutes.get(key)
         if delta is None:
@@ -112,6 +157,7 @@ class FlowBook:
         return delta
 
     def _touch(self, department, type_):
+        type_ = flow_type(department, type_)
         touch = self.touches.get((department, type_))
         if touch is None:
             touch = self.touches[(department, type_)] = FlowTouch(department, type_)

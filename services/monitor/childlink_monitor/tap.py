@@ -20,6 +20,8 @@ from childlink_common.logs import get_logger
 from childlink_contracts import INGEST_DEPARTMENTS
 from kombu import Connection, Consumer, Queue
 
+from . import flows
+
 log = get_logger(__name__)
 
 SOURCES = (*INGEST_DEPARTMENTS, "referral")
@@ -72,16 +74,15 @@ class Tap:
         info = message.delivery_info or {}
         source = source_of(info.get("exchange"))
         routing_key = info.get("routing_key") or ""
-        headers = message.headers or {}
         if source == "referral" and routing_key == NOTICE_ROUTING_KEY:
             try:
                 self.on_notice(json.loads(message.body))
                 self.counters["notices"] += 1
             except (ValueError, TypeError, KeyError) as exc:
                 log.warning("monitor.notice_unreadable", error=type(exc).__name__)
-        else:
-            event_type = headers.get("type") or routing_key
-            self.on_event(source, str(event_type), (message.properties or {}).get("message_id"), self.clock())
+        else:  # keyed by the envelope's type: routing keys and headers are whatever the publisher chose
+            event_type, event_id = flows.sighting(source, message.body, (message.properties or {}).get("message_id"))
+            self.on_event(source, event_type, event_id, self.clock())
             self.counters["tapped"] += 1
         self._last_tag = message.delivery_tag
         self._pending += 1

@@ -3,8 +3,8 @@
 import time
 from dataclasses import dataclass, field
 
-from childlink_common.errors import PermanentFailure
-from childlink_contracts import ContractError, validate_event
+from childlink_common.errors import EventConflict, PermanentFailure
+from childlink_contracts import ContractError, content_hash, validate_event
 
 from .identity import profile_of, remember, resolve
 from .linking import MATCHER
@@ -21,7 +21,8 @@ class Intake:
 
 
 def take_in(store, body, department, clock=time.time, known=None, linking=None):
-    """Idempotent by event_id: a redelivered or re-sent event is counted as a duplicate, not applied.
+    """Idempotent by department + event_id: a redelivered or re-sent event is counted as a duplicate, not
+    applied; the same key with other content raises EventConflict (dead-lettered, reason `conflict`).
     The caller evaluates the rules for the returned child afterwards.
 
     With `known` (identity.KnownRecords) and `linking` (linking.Linking), a record no key settles is
@@ -31,6 +32,9 @@ def take_in(store, body, department, clock=time.time, known=None, linking=None):
         event = validate_event(body, department)
     except ContractError as exc:
         raise PermanentFailure("breaks its contract", exc.errors) from exc
+    digest = content_hash(event)
+    if store.content_hash_of(department, event["event_id"]) not in (None, digest):
+        raise EventConflict(department, event["event_id"])  # before any write: nothing of it is kept
     subject = event["subject"]
     if "child" not in subject:
         child_id = f"centre:{subject['centre']['centre_id']}"

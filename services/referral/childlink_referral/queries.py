@@ -25,6 +25,9 @@ def child_key(national_id=None, department=None, facility=None, local_id=None):
     return None
 
 
+STORE_ONLY = ("occurred_at_utc", "content_hash")  # kept for ordering and for telling duplicates from conflicts
+
+
 def timeline_view(store, child_id):
     child = store.child(child_id)
     entries = store.timeline(child_id)
@@ -35,12 +38,13 @@ def timeline_view(store, child_id):
         "child_id": child_id,
         **moved,
         "profile": (child or {}).get("profile", {}),
-        "entries": [_without_sort_key(entry) for entry in with_status(entries)],
+        "entries": [_without_store_only(entry) for entry in with_status(entries)],
     }
 
 
-def _without_sort_key(entry):
-    entry.pop("occurred_at_utc", None)  # with_status made the dict: no copy needed
+def _without_store_only(entry):
+    for key in STORE_ONLY:
+        entry.pop(key, None)  # with_status made the dict: no copy needed
     return entry
 
 

@@ -2,6 +2,8 @@
 
 import datetime as dt
 
+from childlink_contracts import content_hash
+
 
 def utc_key(instant: str) -> str:
     """A sortable UTC form of an ISO instant, so +07:00 and Z timestamps order correctly."""
@@ -26,6 +28,7 @@ def entry_from_event(event, child_id, stored_at: float):
         "correlation_id": event["correlation_id"],
         "supersedes": event.get("supersedes"),
         "payload": event["payload"],
+        "content_hash": content_hash(event),  # same department + event_id, other content: a conflict
     }
 
 
@@ -35,12 +38,15 @@ def ordered(entries):
 
 def with_status(entries):
     """Mark what a later correction superseded or a retraction withdrew, wherever it arrived in time."""
-    retracted = {e["supersedes"] for e in entries if e["type"] == "event.retracted" and e["supersedes"]}
-    superseded = {e["supersedes"] for e in entries if e["type"] != "event.retracted" and e["supersedes"]}
+    # a department corrects or retracts only its own events: `supersedes` names one of the same department
+    retracted = {(e.get("department"), e["supersedes"]) for e in entries
+                 if e["type"] == "event.retracted" and e["supersedes"]}
+    superseded = {(e.get("department"), e["supersedes"]) for e in entries
+                  if e["type"] != "event.retracted" and e["supersedes"]}
     result = []
     for entry in ordered(entries):
-        status = "retracted" if entry["event_id"] in retracted else (
-            "superseded" if entry["event_id"] in superseded else "current")
+        key = (entry.get("department"), entry["event_id"])
+        status = "retracted" if key in retracted else ("superseded" if key in superseded else "current")
         result.append({**entry, "status": status})
     return result
 

@@ -22,11 +22,15 @@ class FakeStore:
             self.profiles[child_id] = (profile, as_of)
 
     def append_to_timeline(self, entry):
-        if entry["event_id"] in self.entries:
-            self.entries[entry["event_id"]]["duplicates"] += 1
+        key = (entry["department"], entry["event_id"])
+        if key in self.entries:
+            self.entries[key]["duplicates"] += 1
             return False
-        self.entries[entry["event_id"]] = {**entry, "duplicates": 0}
+        self.entries[key] = {**entry, "duplicates": 0}
         return True
+
+    def content_hash_of(self, department, event_id):
+        return self.entries.get((department, event_id), {}).get("content_hash")
 
     def timeline(self, child_id):
         found = [e for e in self.entries.values() if e["child_id"] == child_id]

@@ -1,5 +1,6 @@
 """The outbox on MongoDB: `_id` is the event_id, a counter document gives the order."""
 
+from childlink_contracts import content_hash
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import BulkWriteError
 
@@ -7,6 +8,27 @@ from ..mongo import SERVER_SELECTION_TIMEOUT_MS, connect, unavailable_as_store_e
 from .port import OutboxRecord
 
 DUPLICATE_KEY = 11000
+
+
+def _stored_hash(doc):
+    # documents stored before content hashes were kept: the body is the normalised event, so hash it now
+    return doc.get("content_hash") or content_hash(doc["body"])
+
+
+def _statuses(events, digests, stored, inserted=()):
+    """"accepted" (new, or `inserted` by this call), "duplicate" or "conflict" per event, in order; the
+    first of an event_id repeated in the batch stands for the later ones."""
+    statuses, first = [], {}
+    for event, digest in zip(events, digests):
+        event_id = event["event_id"]
+        if event_id not in first and event_id in stored and event_id not in inserted:
+            first[event_id] = stored[event_id]
+        if event_id in first:
+            statuses.append("duplicate" if first[event_id] == digest else "conflict")
+        else:
+            statuses.append("accepted")
+            first[event_id] = digest
+    return statuses
 
 
 class MongoOutbox:
@@ -24,36 +46,40 @@ class MongoOutbox:
         )
         return range(doc["value"] - count + 1, doc["value"] + 1)
 
-    def add(self, events, accepted_at):
+    def add(self, events, accepted_at, refuse_conflicts=False):
+        digests = [content_hash(event) for event in events]
         with unavailable_as_store_error():
             ids = [event["event_id"] for event in events]
-            already = {doc["_id"] for doc in self.outbox.find({"_id": {"$in": ids}}, {"_id": 1})}
-            fresh, seen = [], set()
-            for event in events:
-                if event["event_id"] not in already and event["event_id"] not in seen:
-                    seen.add(event["event_id"])
-                    fresh.append(event)
-            if fresh:
-                docs = [
-                    {"_id": event["event_id"], "seq": seq, "type": event["type"],
-                     "correlation_id": event["correlation_id"], "body": event,
-                     "accepted_at": accepted_at, "published_at": None, "lease_owner": None, "lease_until": None}
-                    for event, seq in zip(fresh, self._next_seqs(len(fresh)))
-                ]
-                try:
-                    self.outbox.insert_many(docs, ordered=False)
-                except BulkWriteError as exc:
-                    # a concurrent request stored the same event_id first: that one stands
-                    if any(err["code"] != DUPLICATE_KEY for err in exc.details["writeErrors"]):
-                        raise
-                    lost = {docs[err["index"]]["_id"] for err in exc.details["writeErrors"]}
-                    seen -= lost
-        first = set()
-        statuses = []
-        for event in events:
-            new = event["event_id"] in seen and event["event_id"] not in first
-            first.add(event["event_id"])
-            statuses.append("accepted" if new else "duplicate")
+            stored = {doc["_id"]: _stored_hash(doc)
+                      for doc in self.outbox.find({"_id": {"$in": ids}}, {"_id": 1, "content_hash": 1, "body": 1})}
+            statuses = _statuses(events, digests, stored)
+            if refuse_conflicts and "conflict" in statuses:
+                return statuses
+            fresh = [(event, digest) for event, digest, status in zip(events, digests, statuses)
+                     if status == "accepted"]
+            if not fresh:
+                return statuses
+            docs = [
+                {"_id": event["event_id"], "seq": seq, "type": event["type"],
+                 "correlation_id": event["correlation_id"], "body": event, "content_hash": digest,
+                 "accepted_at": accepted_at, "published_at": None, "lease_owner": None, "lease_until": None}
+                for (event, digest), seq in zip(fresh, self._next_seqs(len(fresh)))
+            ]
+            try:
+                self.outbox.insert_many(docs, ordered=False)
+            except BulkWriteError as exc:
+                # a concurrent request stored the same event_id first: that one stands
+                if any(err["code"] != DUPLICATE_KEY for err in exc.details["writeErrors"]):
+                    raise
+                lost = [docs[err["index"]]["_id"] for err in exc.details["writeErrors"]]
+                stored.update({doc["_id"]: _stored_hash(doc) for doc in self.outbox.find(
+                    {"_id": {"$in": lost}}, {"_id": 1, "content_hash": 1, "body": 1})})
+                statuses = _statuses(events, digests, stored, inserted={d["_id"] for d in docs} - set(lost))
+                if refuse_conflicts and "conflict" in statuses:
+                    # no multi-document transactions: take back what this batch wrote, so it stores nothing
+                    # (a relay that claimed one in this instant may still publish it: it was accepted then)
+                    self.outbox.delete_many({"_id": {"$in": [d["_id"] for d in docs if d["_id"] not in lost]},
+                                             "published_at": None})
         return statuses
 
     def claim(self, owner, limit, now, lease_seconds):

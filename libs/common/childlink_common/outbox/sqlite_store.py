@@ -2,6 +2,8 @@
 
 import json
 
+from childlink_contracts import content_hash
+
 from ..sqlite import BUSY_TIMEOUT_S, SqliteDatabase
 from .port import OutboxRecord
 
@@ -15,27 +17,52 @@ CREATE TABLE IF NOT EXISTS outbox (
     accepted_at REAL NOT NULL,
     published_at REAL,
     lease_owner TEXT,
-    lease_until REAL
+    lease_until REAL,
+    content_hash TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (seq) WHERE published_at IS NULL;
 """
 
 
+class _Conflict(Exception):
+    """Raised inside `add`'s transaction so that a batch with a conflict stores nothing."""
+
+
+def stored_hash(row):
+    # rows stored before content hashes were kept: the body is the normalised event, so hash it now
+    return row["content_hash"] or content_hash(json.loads(row["body"]))
+
+
 class SqliteOutbox:
     def __init__(self, path, busy_timeout_s=BUSY_TIMEOUT_S):
         self.db = SqliteDatabase(path, SCHEMA, busy_timeout_s=busy_timeout_s)
+        columns = {row["name"] for row in self.db.read("PRAGMA table_info(outbox)")}
+        if "content_hash" not in columns:  # a file made before content hashes were kept
+            with self.db.transaction() as conn:
+                conn.execute("ALTER TABLE outbox ADD COLUMN content_hash TEXT")
 
-    def add(self, events, accepted_at):
+    def add(self, events, accepted_at, refuse_conflicts=False):
         statuses = []
-        with self.db.transaction() as conn:
-            for event in events:
-                cursor = conn.execute(
-                    "INSERT OR IGNORE INTO outbox (event_id, type, correlation_id, body, accepted_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (event["event_id"], event["type"], event["correlation_id"],
-                     json.dumps(event, separators=(",", ":")), accepted_at),
-                )
-                statuses.append("accepted" if cursor.rowcount == 1 else "duplicate")
+        try:
+            with self.db.transaction() as conn:
+                for event in events:
+                    digest = content_hash(event)
+                    cursor = conn.execute(
+                        "INSERT OR IGNORE INTO outbox (event_id, type, correlation_id, body, accepted_at, content_hash)"
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        (event["event_id"], event["type"], event["correlation_id"],
+                         json.dumps(event, separators=(",", ":")), accepted_at, digest),
+                    )
+                    if cursor.rowcount == 1:
+                        statuses.append("accepted")
+                        continue
+                    row = conn.execute("SELECT body, content_hash FROM outbox WHERE event_id = ?",
+                                       (event["event_id"],)).fetchone()
+                    statuses.append("duplicate" if stored_hash(row) == digest else "conflict")
+                if refuse_conflicts and "conflict" in statuses:
+                    raise _Conflict
+        except _Conflict:
+            pass  # rolled back: nothing of the batch is stored
         return statuses
 
     def claim(self, owner, limit, now, lease_seconds):

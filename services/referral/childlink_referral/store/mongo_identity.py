@@ -202,7 +202,7 @@ class MongoIdentityRecords:
             if keys:
                 self.keys.update_many({"_id": {"$in": list(keys)}}, {"$set": {"child_id": to_child}})
             if event_ids:
-                self.entries.update_many({"_id": {"$in": list(event_ids)}}, {"$set": {"child_id": to_child}})
+                self.entries.update_many({"event_id": {"$in": list(event_ids)}}, {"$set": {"child_id": to_child}})
             if referral_ids:
                 # version and outbox state unchanged: a move is not a transition of the referral
                 self.referrals.update_many({"_id": {"$in": list(referral_ids)}}, {"$set": {"child_id": to_child}})

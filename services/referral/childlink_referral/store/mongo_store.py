@@ -1,12 +1,14 @@
-"""The referral timeline on MongoDB: `_id` = event_id and key, single-document atomic updates only."""
+"""The referral timeline on MongoDB: `_id` = department:event_id and key, single-document atomic updates only."""
 
 import contextlib
 
 from childlink_common.mongo import SERVER_SELECTION_TIMEOUT_MS, connect, unavailable_as_store_error
+from childlink_contracts import event_key
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from .mongo_identity import MongoIdentityRecords
+from .port import check_same_content
 
 OPEN = ["requested", "accepted", "scheduled", "in_progress"]
 # query field -> document path
@@ -68,10 +70,12 @@ class MongoTimelineStore(MongoIdentityRecords):
         with unavailable_as_store_error():
             self.keys.create_index([("child_id", ASCENDING)])
             self.entries.create_index([("child_id", ASCENDING), ("occurred_at_utc", ASCENDING),
-                                       ("_id", ASCENDING)])
+                                       ("event_id", ASCENDING), ("_id", ASCENDING)])
+            self.entries.create_index([("event_id", ASCENDING)])  # a merge moves entries by event_id
             for keys in REFERRAL_INDEXES:
                 self.referrals.create_index(keys)
             self.reviews.create_index([("review_at", ASCENDING)])
+            self._key_entries_by_department()
         self._open_identity()
         self._open_counts()
 
@@ -85,6 +89,20 @@ class MongoTimelineStore(MongoIdentityRecords):
                                                       {"$group": {"_id": None, "n": {"$sum": "$duplicates"}}}]))
                 self.counts.update_one({"_id": "duplicates"},
                                        {"$setOnInsert": {"n": totals[0]["n"] if totals else 0}}, upsert=True)
+
+    def _key_entries_by_department(self):
+        """Entries stored when `_id` was the event_id alone get `_id` department:event_id, once (a marker
+        says it was done). Re-running after a crash part-way is safe: an insert already done is skipped."""
+        meta = self.db["meta"]
+        if meta.find_one({"_id": "timeline_keyed_by_department"}):
+            return
+        for doc in list(self.entries.find({"_id": {"$not": {"$regex": ":"}}})):
+            try:
+                self.entries.insert_one({**doc, "_id": event_key(doc["department"], doc["event_id"])})
+            except DuplicateKeyError:
+                pass
+            self.entries.delete_one({"_id": doc["_id"]})
+        meta.update_one({"_id": "timeline_keyed_by_department"}, {"$set": {"done": True}}, upsert=True)
 
     def children_for_keys(self, keys):
         with unavailable_as_store_error():
@@ -118,19 +136,27 @@ class MongoTimelineStore(MongoIdentityRecords):
             self.children.update_one({"_id": child_id}, {"$set": {"profile": profile}})
 
     def append_to_timeline(self, entry):
+        key = event_key(entry["department"], entry["event_id"])
         with unavailable_as_store_error():
             try:
-                self.entries.insert_one({"_id": entry["event_id"], **entry, "duplicates": 0})
+                self.entries.insert_one({"_id": key, **entry, "duplicates": 0})
                 return True
             except DuplicateKeyError:
-                self.entries.update_one({"_id": entry["event_id"]}, {"$inc": {"duplicates": 1}})
+                stored = self.entries.find_one({"_id": key}, {"content_hash": 1})
+                check_same_content(entry, (stored or {}).get("content_hash"))
+                self.entries.update_one({"_id": key}, {"$inc": {"duplicates": 1}})
                 self.counts.update_one({"_id": "duplicates"}, {"$inc": {"n": 1}}, upsert=True)
                 return False
+
+    def content_hash_of(self, department, event_id):
+        with unavailable_as_store_error():
+            stored = self.entries.find_one({"_id": event_key(department, event_id)}, {"content_hash": 1})
+        return (stored or {}).get("content_hash")
 
     def timeline(self, child_id):
         with unavailable_as_store_error():
             docs = self.entries.find({"child_id": child_id}).sort([("occurred_at_utc", ASCENDING),
-                                                                   ("_id", ASCENDING)])
+                                                                   ("event_id", ASCENDING), ("_id", ASCENDING)])
             return [{k: v for k, v in doc.items() if k != "_id"} for doc in docs]
 
     def child(self, child_id):

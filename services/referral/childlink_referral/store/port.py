@@ -3,6 +3,14 @@
 from contextlib import AbstractContextManager
 from typing import Protocol
 
+from childlink_common.errors import EventConflict
+
+
+def check_same_content(entry, stored_hash):
+    """Raise EventConflict if `entry` has a content hash and the stored one is another (both adapters)."""
+    if stored_hash and entry.get("content_hash") and stored_hash != entry["content_hash"]:
+        raise EventConflict(entry["department"], entry["event_id"])
+
 
 class TimelineStore(Protocol):
     def children_for_keys(self, keys: list[str]) -> dict[str, str]:
@@ -18,7 +26,13 @@ class TimelineStore(Protocol):
         """Put back a child's demographics as they were (undoing a merge); its `as_of` is kept."""
 
     def append_to_timeline(self, entry: dict) -> bool:
-        """Store one timeline entry; False (and the duplicate counted) if its event_id is stored already."""
+        """Store one timeline entry, keyed by its department and event_id together (so one department's
+        event is never taken for another's); False (and the duplicate counted) if that key is stored
+        already with the same `content_hash`. Raises EventConflict, changing nothing, if it is stored
+        with another (childlink_contracts.content); an entry stored without a hash counts as the same."""
+
+    def content_hash_of(self, department: str, event_id: str) -> str | None:
+        """The content hash of the stored entry with this key; None if none is stored (or it has no hash)."""
 
     def timeline(self, child_id: str) -> list[dict]:
         """Every entry of the child, ordered by occurred_at."""
@@ -101,7 +115,9 @@ class IdentityStore(Protocol):
     def move_child_records(self, to_child: str, keys: list[str], event_ids: list[str],
                            referral_ids: list[str], record_keys: list[str]) -> None:
         """Give each key, timeline entry (its `child_id` too), referral (its `child_id` too, version
-        unchanged) and match record (appending to the match log) to `to_child`. Idempotent."""
+        unchanged) and match record (appending to the match log) to `to_child`. Idempotent. Entries are
+        named by event_id here, so every entry bearing one moves (two departments' events under one
+        event_id on different children would both move: a known limit, see childlink_contracts.content)."""
 
     def set_merged_into(self, child_id: str, into: str | None) -> None:
         """Mark the child as merged into `into` (None: not merged); `child()` then shows `merged_into`."""

@@ -39,6 +39,20 @@ COUNTED = {
 }
 
 
+def statements(script):
+    """The script's statements one by one (a trigger's body holds semicolons of its own), so they can run
+    inside a transaction, which `executescript` would commit."""
+    import sqlite3
+
+    found, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            found.append(current.strip())
+            current = ""
+    return [statement for statement in found if statement]
+
+
 def backfill(db):
     """Count what the tables held before their counts existed. The triggers are in place first (the
     schema), so a row another process adds meanwhile is either counted here or by its trigger, not both:

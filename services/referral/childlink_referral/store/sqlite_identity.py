@@ -155,13 +155,13 @@ class SqliteIdentityRecords:
     def move_child_records(self, to_child, keys, event_ids, referral_ids, record_keys):
         with self.db.transaction() as conn:
             conn.executemany("UPDATE child_keys SET child_id = ? WHERE key = ?", [(to_child, k) for k in keys])
-            for event_id in event_ids:
-                row = conn.execute("SELECT entry FROM timeline WHERE event_id = ?", (event_id,)).fetchone()
-                if row is None:
-                    continue
-                entry = {**json.loads(row[0]), "child_id": to_child}
-                conn.execute("UPDATE timeline SET child_id = ?, entry = ? WHERE event_id = ?",
-                             (to_child, json.dumps(entry, ensure_ascii=False, separators=(",", ":")), event_id))
+            for event_id in event_ids:  # entries are keyed by department + event_id: each one bearing it
+                for department, stored in conn.execute(
+                        "SELECT department, entry FROM timeline WHERE event_id = ?", (event_id,)).fetchall():
+                    entry = {**json.loads(stored), "child_id": to_child}
+                    conn.execute("UPDATE timeline SET child_id = ?, entry = ? WHERE department = ? AND event_id = ?",
+                                 (to_child, json.dumps(entry, ensure_ascii=False, separators=(",", ":")),
+                                  department, event_id))
             for referral_id in referral_ids:
                 row = conn.execute("SELECT doc FROM referrals WHERE referral_id = ?", (referral_id,)).fetchone()
                 if row is None:
