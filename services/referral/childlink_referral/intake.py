@@ -44,7 +44,7 @@ def take_in(store, body, department, clock=time.time, known=None, linking=None):
     store.save_profile(child_id, profile_of(event), utc_key(event["occurred_at"]))
     applied = store.append_to_timeline({**entry_from_event(event, child_id, clock()), "record_key": found.record_key})
     if linking is not None and found.how == "matched":
-        reason = "; ".join((found.outcome or {}).get("reasons") or ()) or None
+        reason = None  # the why is the outcome's coded reasons, worded by the page that shows them
         # the caller runs the rules for the kept child after this event, as after every event
         child_id = linking.merge(found.candidate_id, child_id, MATCHER, "automatic", reason, found.outcome,
                                  reconcile=False)["kept_id"]

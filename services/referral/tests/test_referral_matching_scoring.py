@@ -57,7 +57,9 @@ def test_name_levels(a, b, level):
     ("2021-05-04", "2021-05-01", "days"),
     ("2021-05-04", "2021-05-30", "near"),
     ("2021-05-04", "2020-05-04", "near"),
-    ("2021-05-04", "2019-11-12", "different"),
+    ("2021-05-04", "2021-09-20", "different"),
+    ("2021-05-04", "2019-11-12", "far"),
+    ("2021-05-04", "2016-05-04", "far"),
 ])
 def test_birth_date_levels(a, b, level):
     assert compare_birth_dates(dt.date.fromisoformat(a), dt.date.fromisoformat(b)) == level
