@@ -212,17 +212,18 @@ def test_two_children_of_one_household_born_five_years_apart_are_never_linked(ma
     outcome = matcher.match(subject(local_id="HN2", given_name=given, birth_date="2026-05-20"))
     assert outcome.decision != LINK
     levels = {c.field: c.level for c in outcome.comparison}
-    assert levels["birth_date"] == "far" and dict((c.field, c.weight) for c in outcome.comparison)["birth_date"] <= -60
+    assert levels["birth_date"] == "far" and {c.field: c.weight for c in outcome.comparison}["birth_date"] <= -60
     assert probability(outcome.score) < 0.01  # weighs strongly against (it was 93.5%)
     if outcome.decision == REVIEW and outcome.score >= THRESHOLDS.link_at:
         assert {"code": "birth_dates_apart", "level": "far"} in outcome.reasons
 
 
 def test_the_birth_date_guard_sends_a_high_score_with_distant_dates_to_review():
-    class Best:
-        score, national_id_conflict = 30.0, False
-        levels = {"given_name": "exact", "birth_date": "different"}
-    decision, reasons = decide(Best, None, THRESHOLDS)
+    from types import SimpleNamespace
+
+    best = SimpleNamespace(score=30.0, national_id_conflict=False,
+                           levels={"given_name": "exact", "birth_date": "different"})
+    decision, reasons = decide(best, None, THRESHOLDS)
     assert decision == REVIEW and reasons == ({"code": "birth_dates_apart", "level": "different"},)
-    Best.levels = {"given_name": "exact", "birth_date": "near"}
-    assert decide(Best, None, THRESHOLDS)[0] == LINK
+    best.levels = {"given_name": "exact", "birth_date": "near"}
+    assert decide(best, None, THRESHOLDS)[0] == LINK
