@@ -93,3 +93,23 @@ def test_a_new_record_with_a_known_national_id_joins_its_child(world):
     first = world.take(social(national_id=NID))
     second = world.take(health(national_id=NID, given_name="ปิยะ"))
     assert second.child_id == first.child_id and second.how == "key"
+
+
+def test_both_childrens_pages_show_their_open_identity_review_until_it_is_settled(world):
+    from childlink_referral.child_page import child_page
+    from childlink_referral.times import utc_now
+
+    nurse = {"user_id": "hc.1", "role": "health_centre_staff", "facility": "HC-1001-01"}
+    first = world.take(health(national_id=None, given_name="วรรณา"))
+    second = world.take(social(national_id=NID, given_name="วันนา"))
+    [review] = world.store.identity_reviews_of_child(first.child_id)
+    for child_id, other in ((first.child_id, second.child_id), (second.child_id, first.child_id)):
+        [shown] = child_page(world.store, REGISTRAR, child_id, utc_now())["child"]["identity_reviews"]
+        assert shown["review_id"] == review["review_id"] and shown["other_child_id"] == other
+        assert shown["reasons"] and all(isinstance(r, dict) and r["code"] for r in shown["reasons"])
+    # staff who see the child learn that a review is pending, not which other child it names
+    [shown] = child_page(world.store, nurse, first.child_id, utc_now())["child"]["identity_reviews"]
+    assert "other_child_id" not in shown
+    world.take(health("child.growth_measured", national_id=NID, given_name="วรรณา"))
+    kept = world.linking.current_id(first.child_id)
+    assert child_page(world.store, REGISTRAR, kept, utc_now())["child"]["identity_reviews"] == []
