@@ -171,7 +171,7 @@ class GatewayApp:
             _=ctx.t, t=ctx.t, lang=lang, era=era, user=ctx.user, csrf=ctx.session["csrf"],
             here=here or "/", css_version=self.css_version, roles=roles, short=short_id,
             d=lambda v: dates.format_date(v, lang, era), dt=lambda v: dates.format_datetime(v, lang, era),
-            **values)
+            why=lambda reason: pages.reason_text(ctx.t, reason), **values)
         return Response(html, status=status, mimetype="text/html")
 
     def error_page(self, ctx, status, message_key, detail=None, **params):
