@@ -435,3 +435,66 @@ def test_8_departments_first_referral_later(make_run, private_broker, reference)
                           queue_arguments={n: queues[n]["arguments"] for n in CONSUMER_QUEUES[:1]})
     finish(run, figures, reference)
 
+
+
+# --- 9. Colliding and conflicting event_ids (issue 12) ---------------------------------------------------
+
+def _fresh_copy(department, event, event_id, **payload):
+    """The event again as a new fact: another id, the same subject, the payload changed as given."""
+    again = copy.deepcopy(event)
+    again["event_id"] = event_id
+    again.pop("supersedes", None)
+    again["payload"] = {**again["payload"], **payload}
+    return department, again
+
+
+def test_9_colliding_and_conflicting_event_ids(make_run):
+    """The rule (issue 12): an event of one department is never taken as a duplicate of another
+    department's, so the same event_id sent by two departments is two events, both stored; the same
+    event_id sent again by the same department with other content is answered 409 `conflict` and nothing
+    is stored, and the same case published straight to the broker is dead-lettered, never dropped."""
+    run = make_run("9-event-ids").start()
+    events = dataset().events
+    run.send(events)
+    assert run.wait_until_quiet(DRAIN_TIMEOUT_S) is not None
+    rng = random.Random(9)
+    health = [e for d, e in events if d == "health" and e["type"] == "child.growth_measured"]
+    social = [e for d, e in events if d == "social" and e["type"] == "household.risk_assessed"]
+    pairs = min(len(health), len(social), 25)
+    assert pairs, "the dataset has no growth measurement or risk assessment to copy"
+    shared_ids = [f"00000000-0000-4000-b000-{n:012d}" for n in range(pairs)]
+    colliding = []
+    for event_id, measured, assessed in zip(shared_ids, rng.sample(health, pairs), rng.sample(social, pairs)):
+        colliding.append(_fresh_copy("health", measured, event_id))
+        colliding.append(_fresh_copy("social", assessed, event_id))
+    run.send(colliding, batch_size=10)
+    assert run.wait_until_quiet(DRAIN_TIMEOUT_S) is not None
+    # the same ids again at the same department, with other content: refused, nothing stored
+    conflicting = [_fresh_copy("health", e, e["event_id"], weight_kg=round(e["payload"]["weight_kg"] + 1.5, 1))
+                   for d, e in colliding if d == "health"]
+    refused = [run.post("health", [event]) for _, event in conflicting]
+    # ... and published straight to the broker (no ingest in the way): dead-lettered with the reason
+    run.publish_raw("health", [as_published("health", e) for _, e in conflicting[:5]])
+    run.wait_until_quiet(DRAIN_TIMEOUT_S)
+    stored = {}
+    for view in run.timelines().values():
+        for entry in view["entries"]:
+            stored[(entry["department"], entry["event_id"])] = entry
+    lost_pairs = {pair for pair in run.accepted_pairs if pair not in stored}
+    figures = run.figures(colliding_ids=pairs, conflicting_sent=len(conflicting), conflicts_published=5,
+                          lost_pairs=len(lost_pairs))
+    try:
+        assert not lost_pairs, f"{len(lost_pairs)} accepted (department, event_id) pairs are not in the timeline"
+        for event_id in shared_ids:  # both departments' events, each on its own child's timeline
+            assert ("health", event_id) in stored and ("social", event_id) in stored, event_id
+        for answer in refused:
+            assert getattr(answer, "status", None) == 409, answer
+            assert "event_id" in json.dumps(getattr(answer, "body", None) or str(answer))
+        for (department, event), (_, changed) in zip([c for c in colliding if c[0] == "health"], conflicting):
+            assert stored[(department, event["event_id"])]["payload"] == as_published(department, event)["payload"]
+            assert stored[(department, event["event_id"])]["payload"] != as_published(department, changed)["payload"]
+        letters = [json.loads(letter["body"]) for letter in run.dead_letters()]
+        assert sorted(letter.get("event_id") for letter in letters) == sorted(e["event_id"] for _, e in conflicting[:5])
+        assert figures.dead_lettered == 5
+    finally:
+        finish(run, figures)
