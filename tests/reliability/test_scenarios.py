@@ -17,6 +17,7 @@ import time
 
 import pytest
 from childlink_common import topology
+from childlink_common.testing.events import event as made_event
 from childlink_common.testing.services import DEPARTMENTS
 
 from . import probe
@@ -459,14 +460,15 @@ def test_9_colliding_and_conflicting_event_ids(make_run):
     assert run.wait_until_quiet(DRAIN_TIMEOUT_S) is not None
     rng = random.Random(9)
     health = [e for d, e in events if d == "health" and e["type"] == "child.growth_measured"]
-    social = [e for d, e in events if d == "social" and e["type"] == "household.risk_assessed"]
-    pairs = min(len(health), len(social), 25)
-    assert pairs, "the dataset has no growth measurement or risk assessment to copy"
+    pairs = min(len(health), 25)
+    assert pairs, "the dataset has no growth measurement to copy"
     shared_ids = [f"00000000-0000-4000-b000-{n:012d}" for n in range(pairs)]
     colliding = []
-    for event_id, measured, assessed in zip(shared_ids, rng.sample(health, pairs), rng.sample(social, pairs)):
+    for event_id, measured in zip(shared_ids, rng.sample(health, pairs)):
         colliding.append(_fresh_copy("health", measured, event_id))
-        colliding.append(_fresh_copy("social", assessed, event_id))
+        # the same id from the social department: a risk assessment of the child at a centre
+        subject = {**measured["subject"]["child"], "local_id": "S-" + measured["subject"]["child"]["local_id"]}
+        colliding.append(("social", made_event("social", "household.risk_assessed", subject=subject, event_id=event_id)))
     run.send(colliding, batch_size=10)
     assert run.wait_until_quiet(DRAIN_TIMEOUT_S) is not None
     # the same ids again at the same department, with other content: refused, nothing stored

@@ -92,7 +92,9 @@ def test_the_weights_table_covers_every_level_with_probabilities_and_sensible_si
         assert WEIGHTS[field][best] > 0 > WEIGHTS[field][worst], field
     for field in ("given_name", "family_name"):
         w = WEIGHTS[field]
-        assert w["exact"] > w["typo"] > w["similar"] > w["different"]
+        # with thousands of names a one-slip agreement is as rare among two children as an exact one,
+        # so exact and typo weigh about alike (either may come out ahead); both far above similar
+        assert min(w["exact"], w["typo"]) > w["similar"] > w["different"] and abs(w["exact"] - w["typo"]) < 3
     w = WEIGHTS["birth_date"]
     assert w["exact"] > w["swapped"] > w["days"] > w["near"] > w["different"] and w["day"] > w["days"]
 
