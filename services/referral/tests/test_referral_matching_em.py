@@ -37,7 +37,7 @@ def test_reviewers_decisions_are_labels_that_move_the_estimate(dataset):
     same = [records for records in by_child.values() if len(records) > 1]
     position = {r.record_id: i for i, r in enumerate(dataset.records)}
     pairs = [tuple(sorted((position[rs[0].record_id], position[rs[1].record_id]))) for rs in same]
-    free, free_share, _ = estimate_unsupervised(subjects, seed=31, random_pairs=20_000)
+    _, free_share, _ = estimate_unsupervised(subjects, seed=31, random_pairs=20_000)
     # reviewers linked these pairs: as labels, EM's m comes close to what counting on labels gives
     linked, linked_share, _ = estimate_unsupervised(subjects, seed=31, random_pairs=20_000,
                                                     decisions=dict.fromkeys(pairs, True))
@@ -45,6 +45,6 @@ def test_reviewers_decisions_are_labels_that_move_the_estimate(dataset):
     for field in ("given_name", "birth_date", "guardian_phone"):
         assert abs(linked[field]["exact"][0] - counted[field]["exact"][0]) < 0.05, field
     # had they kept every such pair apart, far fewer blocked pairs would be taken as one child
-    apart, apart_share, _ = estimate_unsupervised(subjects, seed=31, random_pairs=20_000,
+    _, apart_share, _ = estimate_unsupervised(subjects, seed=31, random_pairs=20_000,
                                                   decisions=dict.fromkeys(pairs, False))
     assert apart_share < free_share / 2 and linked_share >= free_share * 0.9
