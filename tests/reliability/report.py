@@ -75,6 +75,13 @@ SCENARIOS = [
      ("Only the four department services run; every event is sent and published (confirmed, routed) "
      "before any consumer exists. The queues' arguments are read from the management API; then the "
      "referral service starts and drains them. Recovery: from its start until all is stored.")),
+    ("9-event-ids", "9. Colliding and conflicting event_ids",
+     ("After the dataset, 25 health growth measurements are sent again as new facts under fresh ids, "
+     "and social sends risk assessments under the very same ids (one event_id, two departments: two "
+     "events, both stored; lost is counted per department and event_id). Then health re-posts each id "
+     "with another weight: each must be answered 409 `conflict` naming `event_id`, with nothing "
+     "stored, and five of them published straight to the broker must be dead-lettered carrying their "
+     "event_id (issue 12's rule; the event-identity work implements it).")),
 ]
 
 DEFECTS = """\
@@ -103,8 +110,8 @@ LEFT = """\
   the consumer's writes would keep it responsive.
 - **Identity by event_id only.** Duplicates are recognised by `event_id` alone. Hypothesis sent one
   event_id to two departments: both stored and published it, and the referral kept the first and
-  counted the second as a duplicate. Event ids are producer-assigned UUIDs, so this needs a broken
-  producer; a warning when a "duplicate" differs from what is stored would make it visible.
+  counted the second as a duplicate. Scenario 9 now sends exactly that (and a conflicting re-send),
+  and fails until department-scoped event identity (issue 12) is in.
 - **Standing referrals name the evidence that came first.** With events in another order, the
   referral the rules raise is the same (rule, reason, status, parties), but `source_event_ids` may
   name another event of the same state (counted as `standing_referrals_naming_other_evidence`).
@@ -193,8 +200,9 @@ def render(scale):
         "referral's timeline at the end (read from the referral's SQLite file, read-only); it must be 0 "
         "everywhere. **Same as undisturbed**: every child's timeline (entries, their status, the "
         "profile) and its standing referrals equal those of the referral's own code taking the same "
-        "events one by one, in order, in-process (the referral's housekeeping timer is off in both: "
-        "see What is left)."),
+        "events one by one, in order, in-process, identity resolved exactly as the service resolves it "
+        "(the scored matcher, merges and reviews: tests/reliability/reference.py; the referral's "
+        "housekeeping timer is off in both: see What is left)."),
         "",
         "## Figures",
         "",

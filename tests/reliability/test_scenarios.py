@@ -485,6 +485,7 @@ def test_9_colliding_and_conflicting_event_ids(make_run):
     lost_pairs = {pair for pair in run.accepted_pairs if pair not in stored}
     figures = run.figures(colliding_ids=pairs, conflicting_sent=len(conflicting), conflicts_published=5,
                           lost_pairs=len(lost_pairs))
+    figures.lost = max(figures.lost, len(lost_pairs))  # an id two departments share is two events
     try:
         assert not lost_pairs, f"{len(lost_pairs)} accepted (department, event_id) pairs are not in the timeline"
         for event_id in shared_ids:  # both departments' events, each on its own child's timeline
