@@ -41,6 +41,8 @@ def test_a_typo_is_one_keying_slip_and_a_changed_consonant_is_not(a, b, typo):
     ("แซ่ตั้ง", "แซ่ตั่ง", "variant"),
     ("ศรีสุข", "สรีสุข", "variant"),
     ("ธนากร", "ธนกร", "typo"),
+    ("ศศิธร", "ษศิธ", "typo"),  # a confused letter and a dropped one: two on the spelling, one on the key
+    ("ศิริพร", "ศิริภรณ์", "phonetic"),  # two names: one apart on the key, three on the spelling (twins)
     ("ณัฐธิดา", "ณัฐณิชา", "similar"),
     ("ธนากร", "สมหญิง", "different"),
     ("ธนากร", "Thanakorn", MISSING),  # another script: no evidence either way

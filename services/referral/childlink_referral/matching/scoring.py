@@ -77,7 +77,9 @@ def compare_names(a: Name | None, b: Name | None, similar_at=0.8):
         return "exact"
     if a.key == b.key:
         return "variant"
-    if is_typo(a.key, b.key):
+    if is_typo(a.key, b.key) and Levenshtein.distance(a.clean, b.clean, score_cutoff=2) <= 2:
+        # one slip on the key, and at most two on the spelling: folding letters and dropping the silent
+        # mark must not make two names one slip apart (ศิริพร / ศิริภรณ์: a twin's name, three apart)
         return "typo"
     if a.phonetic == b.phonetic:
         return "phonetic"
