@@ -5,7 +5,7 @@ field missing on either side adds 0 (no evidence either way). Levels, best first
 
 - given_name, family_name: `exact` (normalised spelling equal), `variant` (same spelling key: a tone
   mark, a silent mark or a commonly confused letter apart, or a stray space), `typo` (one keying slip
-  apart on the spelling key: a letter inserted or dropped, two neighbours swapped, or a vowel or
+  apart on the spelling key, and at most two edits apart as spelt: a letter inserted or dropped, two neighbours swapped, or a vowel or
   mark changed - a different consonant is a different name, not a typo: ธนดล/ธนพล), `phonetic`
   (same LK82 soundex), `similar` (Jaro-Winkler >= 0.8 for given names, >= 0.9 for family names, as
   OpenCR's shipped rules), `different`;
