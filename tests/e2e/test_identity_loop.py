@@ -139,3 +139,38 @@ def test_a_body_that_is_not_a_json_object_is_refused_naming_it(system):
     assert search.status_code == 400 and search.json()["error"] == "malformed_json"
     listed = requests.post(f"{base}/v1/children/search", data=b"[1, 2]", headers=REGISTRAR, timeout=10)
     assert listed.status_code == 422
+
+
+def test_a_national_id_arriving_on_a_known_record_links_the_two_children_whole(system, published):
+    """Issue 12: health record A without an ID, social with the ID and a spelling slip (วรรณา / วันนา): two
+    children and a review; a third health event of A with the ID links them - every event of A with
+    it - and neither page is left with a pending review."""
+    nid = "1103700012346"
+    base = {"given_name": "วรรณา", "family_name": "แสงทอง", "birth_date": "2023-02-11"}
+
+    def subject(local_id, national_id=None, **kw):  # no guardian: nothing but the names to go on
+        return child(local_id=local_id, national_id=national_id, **kw)
+
+    first = event("health", "child.registered", subject=subject("HN-NID-A", **base), occurred_days_ago=90)
+    assert system.post("health", [first]).status_code == 202
+    health_child = wait_until(lambda: system.find_child(department="health", facility="HC-1001-01",
+                                                        local_id="HN-NID-A"), message="record A stored")
+    social = event("social", "child.enrolled", occurred_days_ago=60,
+                   subject=subject("CDC-NID-1", **{**base, "given_name": "วันนา"}, national_id=nid))
+    assert system.post("social", [social]).status_code == 202
+    social_child = wait_until(lambda: system.find_child(national_id=nid), message="the social record stored")
+    assert social_child != health_child
+    third = event("health", "child.growth_measured", payload={"weight_kg": 11.2, "height_cm": 84.0},
+                  subject=subject("HN-NID-A", **base, national_id=nid), occurred_days_ago=5)
+    assert system.post("health", [third]).status_code == 202
+    [linked] = wait_until(lambda: [e for e in published() if e["type"] == "child.linked"
+                                   and e["payload"]["how"] == "national_id"], message="child.linked by national ID")
+    kept = linked["payload"]["kept_id"]
+    assert {kept, linked["payload"]["merged_id"]} == {health_child, social_child}
+    ids = wait_until(lambda: {e["event_id"] for e in system.timeline(kept)["entries"]} or None)
+    assert {first["event_id"], social["event_id"], third["event_id"]} <= ids
+    assert system.find_child(department="health", facility="HC-1001-01", local_id="HN-NID-A") == kept
+    open_reviews = requests.get(f"{system['referral'].url}/v1/identity/reviews", headers=REGISTRAR,
+                                timeout=10).json()["items"]
+    assert not [r for r in open_reviews if kept in (r["child_id"], r["candidate_id"])
+                or linked["payload"]["merged_id"] in (r["child_id"], r["candidate_id"])]

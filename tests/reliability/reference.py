@@ -1,20 +1,27 @@
 """What an undisturbed run ends with: the accepted events taken in one by one, in sending order, by the
-referral's own domain code (intake, identity, timeline, queries) on a fresh SQLite store, in this
-process. A scenario's timelines must equal these, whatever faults, duplicates or reordering it met.
+referral's own domain code on a fresh SQLite store, in this process - identity resolved exactly as the
+service resolves it (`take_in` with the scored matcher, `identity.KnownRecords`, and the merges and
+reviews of `linking.Linking`, as `service.Backend` wires them; REFERRAL_MATCHING=0 turns scoring off
+here as there). A scenario's timelines must equal these, whatever faults, duplicates or reordering it met.
 """
 
 import json
 import tempfile
 from pathlib import Path
 
+from childlink_common import settings
 from childlink_common.outbox.sqlite_store import SqliteOutbox
 from childlink_contracts import validate_event
+from childlink_referral.identity import KnownRecords
 from childlink_referral.intake import take_in
+from childlink_referral.linking import Linking
 from childlink_referral.queries import timeline_view
 from childlink_referral.store.sqlite_store import SqliteTimelineStore
 from childlink_referral.workflow import Referrals
 
 from .harness import normalise_referrals, normalise_view
+
+MATCHING = settings.flag_env("REFERRAL_MATCHING", True)  # as childlink_referral.service reads it
 
 
 def as_published(department, event):
@@ -31,9 +38,11 @@ def reference_timelines(events):
         for scratch in (store, outbox):  # a scratch copy: no need to survive a power cut
             scratch.db.read("PRAGMA synchronous=OFF")
         referrals = Referrals(store, outbox)
+        linking = Linking(store, outbox, referrals)
+        known = KnownRecords(store) if MATCHING else None
         try:
             for department, event in events:
-                intake = take_in(store, as_published(department, event), department)
+                intake = take_in(store, as_published(department, event), department, known=known, linking=linking)
                 if not intake.child_id.startswith("centre:"):
                     referrals.reconcile_child(intake.child_id)
             keys = {}

@@ -110,8 +110,8 @@ LEFT = """\
   the consumer's writes would keep it responsive.
 - **Identity by event_id only.** Duplicates are recognised by `event_id` alone. Hypothesis sent one
   event_id to two departments: both stored and published it, and the referral kept the first and
-  counted the second as a duplicate. Event ids are producer-assigned UUIDs, so this needs a broken
-  producer; a warning when a "duplicate" differs from what is stored would make it visible.
+  counted the second as a duplicate. Scenario 9 now sends exactly that (and a conflicting re-send),
+  and fails until department-scoped event identity (issue 12) is in.
 - **Standing referrals name the evidence that came first.** With events in another order, the
   referral the rules raise is the same (rule, reason, status, parties), but `source_event_ids` may
   name another event of the same state (counted as `standing_referrals_naming_other_evidence`).
@@ -200,8 +200,9 @@ def render(scale):
         "referral's timeline at the end (read from the referral's SQLite file, read-only); it must be 0 "
         "everywhere. **Same as undisturbed**: every child's timeline (entries, their status, the "
         "profile) and its standing referrals equal those of the referral's own code taking the same "
-        "events one by one, in order, in-process (the referral's housekeeping timer is off in both: "
-        "see What is left)."),
+        "events one by one, in order, in-process, identity resolved exactly as the service resolves it "
+        "(the scored matcher, merges and reviews: tests/reliability/reference.py; the referral's "
+        "housekeeping timer is off in both: see What is left)."),
         "",
         "## Figures",
         "",

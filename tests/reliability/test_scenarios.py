@@ -435,3 +435,5 @@ def test_8_departments_first_referral_later(make_run, private_broker, reference)
                           queue_arguments={n: queues[n]["arguments"] for n in CONSUMER_QUEUES[:1]})
     finish(run, figures, reference)
 
+
+# Scenario 9 (colliding and conflicting event_ids) is in test_event_ids.py.

@@ -238,7 +238,7 @@ class _Population:
             family = fixed["family_name"]
         else:
             family = rng.choice(names.MIGRANT_FAMILY) if migrant_name and rng.random() < 0.4 else (
-                None if migrant_name else rng.choice(names.FAMILY))
+                None if migrant_name else rng.choice(names.family_names()))
         district = fixed.get("district_code") or rng.choices(
             self.district_codes, cum_weights=self.district_cumulative)[0]
         national_id = None

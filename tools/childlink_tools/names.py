@@ -1,9 +1,23 @@
 """Thai names for simulated children and guardians, in Thai script, and the titles records put before them.
 
-A curated list: common given names of Thai children born since the late 2010s, common family names
-(including the แซ่ clan names of Thai-Chinese families), and a few names of children of migrant workers
-from Myanmar, Cambodia and Laos as Bangkok records spell them in Thai (often with no family name).
+Drawn from pythainlp's name corpora, shipped inside the package (no download): `thai_male_names`
+(~7,100 given names), `thai_female_names` (~5,100) and `thai_family_names` (~9,800), keeping the
+names written in Thai letters only (a few family names such as `ณ อยุธยา` have a space or a dot). Real
+names are not drawn uniformly - some are far commoner than others - so a curated list of common given
+names of Thai children born since the late 2010s, and common family names (with the แซ่ clan names of
+Thai-Chinese families), is drawn `COMMON_WEIGHT` times as often as any other name: about a fifth of
+the draws. A few names of children of migrant workers from Myanmar, Cambodia and Laos, as Bangkok
+records spell them in Thai (often with no family name), come from their own short lists.
+
+Each list is a tuple in a fixed order (sorted corpus, then the common names repeated), so a seed gives
+the same population whichever pythainlp build is installed, as long as its corpus is the same.
 """
+
+import functools
+import re
+
+COMMON_WEIGHT = 20  # a common name is drawn this many times as often as a corpus name
+THAI_NAME = re.compile(r"[\u0e01-\u0e4e]{2,40}")
 
 
 def words(text):
@@ -54,10 +68,31 @@ ADULT_TITLES = {"male": ("นาย",), "female": ("นาง", "นางสา
 ALL_TITLES = ("เด็กชาย", "เด็กหญิง", "ด.ช.", "ด.ญ.", "นางสาว", "นาย", "นาง")
 
 
+@functools.cache
+def corpus(kind):
+    """pythainlp's names of one kind ("male", "female", "family"), Thai letters only, sorted."""
+    from pythainlp.corpus import thai_family_names, thai_female_names, thai_male_names
+
+    read = {"male": thai_male_names, "female": thai_female_names, "family": thai_family_names}[kind]
+    return tuple(sorted(name for name in read() if THAI_NAME.fullmatch(name)))
+
+
+@functools.cache
+def _weighted(kind, common):
+    """The corpus and the common names, each common name `COMMON_WEIGHT` times: a list to draw from."""
+    return corpus(kind) + tuple(name for name in common for _ in range(COMMON_WEIGHT))
+
+
 def given_names(sex, migrant=False):
+    """Given names to draw a child's or guardian's from (`rng.choice`): common ones more often."""
     if migrant:
         return MIGRANT_MALE_GIVEN if sex == "male" else MIGRANT_FEMALE_GIVEN
-    return MALE_GIVEN if sex == "male" else FEMALE_GIVEN
+    return _weighted("male", tuple(MALE_GIVEN)) if sex == "male" else _weighted("female", tuple(FEMALE_GIVEN))
+
+
+def family_names():
+    """Family names to draw from (`rng.choice`): common ones more often."""
+    return _weighted("family", tuple(FAMILY))
 
 
 def with_title(name, title, rng):

@@ -133,7 +133,7 @@ def _guardian(rng, child_family, migrant, district_code, taken_ids):
     elif migrant:
         family = rng.choice(names.MIGRANT_FAMILY) if rng.random() < 0.5 else None
     else:
-        family = rng.choice(names.FAMILY)
+        family = rng.choice(names.family_names())
     national_id = None
     if not migrant and rng.random() < 0.6:
         born_before_1984 = relation == "grandparent" or rng.random() < 0.1
@@ -206,7 +206,7 @@ def make_child(index, rng, now, places: Places, taken_ids):
     migrant_name = migrant and rng.random() < 0.7
     given = rng.choice(names.given_names(sex, migrant_name))
     family = rng.choice(names.MIGRANT_FAMILY) if migrant_name and rng.random() < 0.4 else (
-        None if migrant_name else rng.choice(names.FAMILY)
+        None if migrant_name else rng.choice(names.family_names())
     )
     national_id = None
     if no_id_reason is None:

@@ -107,10 +107,23 @@ def test_names_are_thai_with_titles_in_some_records(first_sends):
     assert all(THAI.search(name) for name in given)
     titled = [name for name in given if names.strip_title(name) != name]
     assert 0.05 < len(titled) / len(given) < 0.6
-    known = set(names.MALE_GIVEN + names.FEMALE_GIVEN + names.MIGRANT_MALE_GIVEN + names.MIGRANT_FEMALE_GIVEN)
+    pool = (*names.given_names("male"), *names.given_names("female"), *names.MIGRANT_MALE_GIVEN,
+            *names.MIGRANT_FEMALE_GIVEN)
+    known = {names.strip_title(name) for name in pool}  # a corpus name may begin like a title (นางนวล)
     assert {names.strip_title(name) for name in given} <= known
     families = [event["subject"]["child"].get("family_name") for _, event in child_events(first_sends)]
-    assert sum(family in names.FAMILY for family in families) > 0.8 * len(families)
+    assert sum(family in names.family_names() for family in families) > 0.8 * len(families)
+
+
+def test_names_come_from_pythainlps_corpora_thousands_of_them_with_common_ones_drawn_more_often():
+    import random
+
+    assert len(names.corpus("male")) > 5000 and len(names.corpus("female")) > 4000
+    assert len(names.corpus("family")) > 9000 and "ณ อยุธยา" not in names.corpus("family")
+    draws = [random.Random(n).choice(names.given_names("female")) for n in range(3000)]
+    assert len(set(draws)) > 1500  # thousands to draw from, not a short list
+    common = sum(name in names.FEMALE_GIVEN for name in draws) / len(draws)
+    assert 0.1 < common < 0.4  # the common names are a fifth or so of the draws
 
 
 def test_timestamps_are_bangkok_time_ordered_and_never_before_birth_or_after_now(dataset):

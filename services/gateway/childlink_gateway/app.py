@@ -177,7 +177,8 @@ class GatewayApp:
             here=here or "/", css_version=self.css_version, roles=roles, short=short_id,
             d=lambda v: dates.format_date(v, lang, era), dt=lambda v: dates.format_datetime(v, lang, era),
             words=referral_words, district=lambda code: district_name(code, lang),
-            age_of=lambda birth: dates.age_text(dates.age_in_months(birth, dates.today()), lang), **values)
+            age_of=lambda birth: dates.age_text(dates.age_in_months(birth, dates.today()), lang),
+            why=lambda reason: pages.reason_text(ctx.t, reason), **values)
         return Response(html, status=status, mimetype="text/html")
 
     def error_page(self, ctx, status, message_key, detail=None, **params):

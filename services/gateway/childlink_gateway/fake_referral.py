@@ -141,7 +141,8 @@ def sample_outcome(candidate_id="c-1", score=3.4, probability=0.913):
     return {"decision": "review", "child_id": candidate_id, "record_id": "local:health:HC-1001-01:HN1",
             "score": score, "weight": round(score + 18.0, 2), "prior": -18.0, "probability": probability,
             "comparison": [{"field": f, "level": level, "weight": w} for f, level, w in comparison],
-            "runner_up": None, "reasons": [f"score {score:.1f} between -6 and 6"], "considered": 3}
+            "runner_up": None, "reasons": [{"code": "between_thresholds", "score": score, "low": -6.0, "high": 6.0}],
+            "considered": 3}
 
 
 def sample_review(review_id="ir-1", child_id="c-2", candidate_id="c-1", status="open", **extra):
@@ -335,6 +336,13 @@ class FakeReferral:
             return refused("forbidden", "no referral or event of this child at your facility")
         page = copy.deepcopy(child)
         page["referrals"] = [self._for_viewer(viewer, r) for r in linked if self._sees(viewer, r)]
+        page["identity_reviews"] = [  # as childlink_referral.child_page.open_identity_reviews
+            {"review_id": r["review_id"], "version": r["version"], "created_at": r["created_at"],
+             "reasons": list((r.get("outcome") or {}).get("reasons") or []),
+             "score": (r.get("outcome") or {}).get("score"), "probability": (r.get("outcome") or {}).get("probability")}
+            | ({"other_child_id": r["candidate_id"] if r["child_id"] == child_id else r["child_id"]}
+               if viewer.get("role") == "registrar" else {})
+            for r in self.reviews.values() if r["status"] == "open" and child_id in (r["child_id"], r["candidate_id"])]
         if not page["consent"]["shared"] and viewer.get("department") not in page["consent"]["refused_by"]:
             page.update(profile={"child_id": child_id}, timeline=[], growth=None, dspm=None, immunisations=None)
         return {"ok": True, "child": page}

@@ -327,6 +327,31 @@ def comparison_rows(outcome):
     return rows
 
 
+def reason_text(t, reason):
+    """A matcher's reason (a code and its parameters, childlink_referral.matching.decision.reason) in the
+    viewer's language: `identity.why.<code>`, a level worded by `idlevel.*`, numbers signed in bits. A
+    reason stored as text before reasons were coded is shown as it is; an unknown code as the code."""
+    if isinstance(reason, str):
+        return reason
+    if not isinstance(reason, dict) or not isinstance(reason.get("code"), str):
+        return ""
+    key = f"identity.why.{reason['code']}"
+    if not t.has(key):
+        return reason["code"]
+    params = {}
+    for name, value in reason.items():
+        if name == "level":
+            params[name] = t.maybe("idlevel", value)
+        elif name == "field":
+            params[name] = t.maybe("idfield", value)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            params[name] = weight_text(value)
+    try:
+        return t(key, **params)
+    except (KeyError, IndexError):  # a parameter the message names is missing: the words without it
+        return t(key)
+
+
 def weight_text(value):
     """A weight or score in bits, signed: '+4.2', '−1.0'; '' when there is none."""
     number = _number(value)

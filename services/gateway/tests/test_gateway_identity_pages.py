@@ -144,7 +144,9 @@ def test_a_review_shows_both_children_their_records_and_the_field_by_field_compa
     fields = re.findall(r'data-field="(\w+)" data-level="(\w+)"', page)
     assert fields[:3] == [("given_name", "variant"), ("family_name", "exact"), ("birth_date", "exact")]
     assert len(fields) == 8 and "สะกดต่างแบบ" in page and "+9.4" in page and 'class="cmp-neutral"' in page
-    assert 'id="r-score">+3.4' in page and "91.3%" in page and "score 3.4 between -6 and 6" in page
+    assert 'id="r-score">+3.4' in page and "91.3%" in page
+    # the reason is a code with its numbers, worded in the viewer's language (Thai first)
+    assert "คะแนน +3.4 บิต อยู่ระหว่าง −6.0 ถึง +6.0: ยังไม่แน่ใจ" in page and "between" not in page
     link = page.split('id="decide-link"')[1].split("</form>")[0]
     keep = page.split('id="decide-keep_apart"')[1].split("</form>")[0]
     assert 'name="expected_version" value="1"' in link and 'name="expected_version" value="1"' in keep
@@ -307,6 +309,34 @@ def test_an_undo_refusal_is_shown_on_the_child_page_naming_the_field(browser, re
     stale = browser.post("/identity/merges/m-1/undo", {"reason": "x", "expected_version": "7", "child_id": "c-1",
                                                        "access_reason": "care"})
     assert stale.status_code == 409 and "version 1, not 7" in text(stale)
+
+
+def test_a_childs_page_shows_its_open_identity_review_in_the_viewers_language(browser, referral):
+    browser.sign_in("reg.suda")
+    page = text(browser.get("/children/c-1?reason=audit"))
+    section = page.split('id="identity-reviews"')[1].split("</section>")[0]
+    assert 'data-review="ir-1"' in section and "รายการตรวจสอบตัวตนที่รอการตัดสิน" in page
+    assert "ยังไม่แน่ใจ" in section and 'href="/children/c-2?reason=audit"' in section
+    assert 'href="/identity/reviews/ir-1"' in section
+    browser.post("/prefs", {"lang": "en", "next": "/children/c-1?reason=audit"})
+    section = text(browser.get("/children/c-1?reason=audit")).split('id="identity-reviews"')[1].split("</section>")[0]
+    assert "Score +3.4 bits, between −6.0 and +6.0: not sure either way" in section
+    referral.reviews["ir-1"]["status"] = "linked"
+    assert 'id="identity-reviews"' not in text(browser.get("/children/c-1?reason=audit"))
+
+
+def test_reasons_are_worded_from_their_codes_and_odd_shapes_do_not_break_the_page():
+    from childlink_gateway.i18n import Translator
+    from childlink_gateway.pages import reason_text
+
+    th, en = Translator("th"), Translator("en")
+    assert reason_text(en, {"code": "given_name_only", "level": "similar"}) == (
+        "Given names only similar: a twin or a sibling?")
+    assert reason_text(th, {"code": "birth_dates_apart", "level": "far"}) == "วันเกิดห่างกันหนึ่งปีขึ้นไป: อาจเป็นพี่น้อง"
+    assert reason_text(en, {"code": "runner_up_close"}) == en("identity.why.runner_up_close")
+    assert reason_text(en, {"code": "not_a_code_we_know"}) == "not_a_code_we_know"
+    assert reason_text(en, "score 3.4 between -6 and 6") == "score 3.4 between -6 and 6"  # stored before codes
+    assert reason_text(en, None) == "" and reason_text(en, {"level": "x"}) == ""
 
 
 def test_a_child_page_without_links_says_so_to_a_registrar(browser, referral):

@@ -6,6 +6,7 @@ from . import growth, minimisation
 from .access import FACILITY_ROLES, can_see_child, can_see_referral, check_viewer
 from .events import timeline_entries
 from .lifecycle import Refusal
+from .linking import REVIEWER_ROLES
 from .rules import build_state, dspm
 from .rules.immunisation import schedule_for
 from .times import bangkok_date, start_of_bangkok_day
@@ -120,6 +121,23 @@ def timeline(state, referrals):
     return [{k: v for k, v in e.items() if k != "occurred_at_utc"} for e in entries]
 
 
+def open_identity_reviews(store, viewer, child_id):
+    """The child's identity reviews still waiting for a registrar: when opened, why (coded reasons, worded
+    by the page), how sure the matcher was. Only a registrar learns which other child is in the pair."""
+    shown = []
+    for review in store.identity_reviews_of_child(child_id):
+        if review["status"] != "open":
+            continue
+        outcome = review.get("outcome") or {}
+        item = {"review_id": review["review_id"], "version": review["version"], "created_at": review["created_at"],
+                "reasons": list(outcome.get("reasons") or []), "score": outcome.get("score"),
+                "probability": outcome.get("probability")}
+        if viewer["role"] in REVIEWER_ROLES:
+            item["other_child_id"] = review["candidate_id"] if review["child_id"] == child_id else review["child_id"]
+        shown.append(item)
+    return shown
+
+
 def _refuse_merged(store, viewer, child_id, kept_id):
     """Point to the child this one was merged into - only a viewer who may see that child learns which."""
     kept = store.child(kept_id) or {}
@@ -148,10 +166,11 @@ def child_page(store, viewer, child_id, now):
     consent = consent_view(build_state(child_id, profile, entries), viewer)
     visible = [r for r in referrals if can_see_referral(viewer, r)]
     shown = [present(r, viewer, now) for r in visible]
+    reviews = open_identity_reviews(store, viewer, child_id)
     if not consent["shared"]:
         return {"ok": True, "child": {"child_id": child_id, "profile": {"child_id": child_id}, "consent": consent,
                                       "timeline": [], "growth": None, "dspm": None, "immunisations": None,
-                                      "referrals": shown}}
+                                      "referrals": shown, "identity_reviews": reviews}}
     # Only the kinds of record this role needs (minimisation.py), and only the referrals it may see.
     state = build_state(child_id, profile, minimisation.visible_entries(
         viewer, entries, {r["referral_id"] for r in visible}))
@@ -167,4 +186,5 @@ def child_page(store, viewer, child_id, now):
         "dspm": dspm_view(state, now) if show["dspm"] else None,
         "immunisations": immunisation_view(state, now) if show["immunisations"] else None,
         "referrals": shown,
+        "identity_reviews": reviews,
     }}

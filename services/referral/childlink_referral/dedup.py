@@ -207,7 +207,7 @@ def _consider(linking, matcher, children, report, record, dry_run):
                 return
         else:
             try:
-                linking.merge(older, newer, DEDUP, "dedup", "; ".join(reasons) or None, outcome)
+                linking.merge(older, newer, DEDUP, "dedup", None, outcome)
             except Refusal:
                 report.refused += 1
                 return

@@ -1,9 +1,14 @@
 """Which child an event is about.
 
 A child is known by keys: `nid:<national id>` when the department knows a checksum-valid one, and
-always `local:<department>:<facility>:<local id>` (the record key: one per department record). The first
-key to claim a child wins, so two events about a new child racing on two workers or two replicas still
-land on one child.
+always `local:<department>:<facility>:<local id>` (the record key: one per department record).
+
+One child per record: once a record key belongs to a child, every later event of that record lands on
+that child, whatever national ID it carries. A national ID that another child holds already is not a
+reason to move the event (part of a record never moves alone): the resolution names that child
+(`national_id_holder`) and intake links the two children as one merge, or opens a review when they
+conflict (`national_id_link`). Claiming the record key is the atomic step, so two events about a new
+record racing on two workers or two replicas still land on one child.
 
 When no key is known, the record is scored against every known record (`matching.Matcher`, kept in
 memory by `KnownRecords` and caught up from the store's match log, so replicas agree):
@@ -115,6 +120,7 @@ class Resolution:
     conflicts: list = field(default_factory=list)
     outcome: dict | None = None  # the matcher's outcome (`Outcome.to_dict()`), when it was asked
     candidate_id: str | None = None  # the suggested child, for "review" and "matched"
+    national_id_holder: str | None = None  # another child holding the event's national ID: link or review
 
 
 CHILD_NAMESPACE = uuid.UUID("9a4c2e71-6b0d-4f3a-8c5e-1d7b3f9e2a64")
@@ -129,13 +135,15 @@ def new_child_id(record_key):
 def resolve(store, event, known: KnownRecords | None = None):
     """Which child the event is about, claiming its keys for that child.
 
-    Without `known`, deterministic keys only. Conflicts are keys already held by another child (merge
-    candidates: a national ID on one child and the local id on another)."""
+    The record key decides first: a known record's events stay on its child. A new record with a
+    national ID some child holds joins that child; otherwise, with `known`, it is scored (without,
+    deterministic keys only). `conflicts` lists the event's keys another child holds."""
     keys = keys_for(event)
     record_key = keys[-1]
+    national_key = keys[0] if len(keys) > 1 else None
     held = store.children_for_keys(keys)
-    child_id = next((held[key] for key in keys if key in held), None)
     how, outcome, candidate = "key", None, None
+    child_id = held.get(record_key) or (held.get(national_key) if national_key else None)
     if child_id is None:
         how, child_id = "new", new_child_id(record_key)
         if known is not None:
@@ -143,11 +151,15 @@ def resolve(store, event, known: KnownRecords | None = None):
             if found.decision in (LINK, REVIEW):
                 outcome, candidate = found.to_dict(), found.child_id
                 how = "matched" if found.decision == LINK else "review"
-    claimed = store.claim_key(keys[0], child_id)
+    claimed = store.claim_key(record_key, child_id)
     if claimed != child_id:  # another worker claimed the record a moment ago: its child it is
         child_id, how, outcome, candidate = claimed, "key", None, None
-    conflicts = [key for key in keys[1:] if store.claim_key(key, child_id) != child_id]
-    return Resolution(child_id, record_key, how, conflicts, outcome, candidate)
+    holder = None
+    if national_key is not None:
+        holder = store.claim_key(national_key, child_id)
+        holder = None if holder == child_id else holder
+    conflicts = [national_key] if holder else []
+    return Resolution(child_id, record_key, how, conflicts, outcome, candidate, holder)
 
 
 def remember(store, event, child_id):

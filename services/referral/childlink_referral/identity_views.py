@@ -57,5 +57,6 @@ def merges_of_child(store, viewer, child_id):
         return refusal.answer()
     return {"ok": True, "items": [{k: m.get(k) for k in ("merge_id", "version", "status", "kept_id", "merged_id",
                                                         "at", "how", "reason", "review_id")}
-                                  | {"score": (m.get("outcome") or {}).get("score")}
+                                  | {"score": (m.get("outcome") or {}).get("score"),
+                                     "reasons": list((m.get("outcome") or {}).get("reasons") or [])}
                                   for m in store.merges_of_child(child_id)]}

@@ -27,7 +27,9 @@ def take_in(store, body, department, clock=time.time, known=None, linking=None):
 
     With `known` (identity.KnownRecords) and `linking` (linking.Linking), a record no key settles is
     scored: linked at once above the upper threshold (a merge, undoable), or given a child of its own
-    and a review item between the thresholds."""
+    and a review item between the thresholds. With `linking`, a known record whose event brings a
+    national ID another child holds links the two children (or opens a review when they conflict): the
+    event stays with its record, never on another child alone."""
     try:
         event = validate_event(body, department)
     except ContractError as exc:
@@ -46,10 +48,13 @@ def take_in(store, body, department, clock=time.time, known=None, linking=None):
     store.save_profile(child_id, profile_of(event), utc_key(event["occurred_at"]))
     applied = store.append_to_timeline({**entry_from_event(event, child_id, clock()), "record_key": found.record_key})
     if linking is not None and found.how == "matched":
-        reason = "; ".join((found.outcome or {}).get("reasons") or ()) or None
+        reason = None  # the why is the outcome's coded reasons, worded by the page that shows them
         # the caller runs the rules for the kept child after this event, as after every event
         child_id = linking.merge(found.candidate_id, child_id, MATCHER, "automatic", reason, found.outcome,
                                  reconcile=False)["kept_id"]
     elif linking is not None and found.how == "review":
         linking.open_review(child_id, found.candidate_id, found.outcome, found.record_key)
+    if linking is not None and found.national_id_holder is not None:
+        # the record's child and the child holding its national ID: one merge, or a review
+        child_id = linking.national_id_link(found.national_id_holder, child_id, event, found.record_key)
     return Intake(event["event_id"], child_id, applied, found.conflicts, found.how)

@@ -22,6 +22,9 @@ from childlink_common.logs import get_logger
 
 from .access import actor
 from .lifecycle import Refusal
+from .matching.decision import BIRTH_DATE_LINKABLE
+from .matching.normalise import birth_date
+from .matching.scoring import compare_birth_dates
 from .times import iso, utc_now
 
 log = get_logger(__name__)
@@ -166,12 +169,74 @@ class Linking:
                 raise Refusal("conflict", "these children were merged a moment ago")
             self.store.move_child_records(kept_id, merged["keys"], event_ids, referral_ids, record_keys)
             self.store.set_merged_into(merged_id, kept_id)
+            self._settle_reviews(kept_id, merged_id, merge_id, by, at, review_id)
         self._publish(merge, "linked", item)
         log.info("identity.linked", merge_id=merge_id, kept_id=kept_id, merged_id=merged_id, how=how,
                  events=len(event_ids), referrals=len(referral_ids), by_role=by.get("role"))
         if reconcile:
             self._reconcile(kept_id)
         return merge
+
+    # --- a national ID arriving on a known record ------------------------------------------------
+
+    def national_id_link(self, holder_id, child_id, event, record_key):
+        """The record of `child_id` now carries the national ID `holder_id` holds: one child, as an
+        undoable merge into the holder (how "national_id"), unless they conflict - then a review item.
+        The child the event lives in now."""
+        holder_id, child_id = self.current_id(holder_id), self.current_id(child_id)
+        if holder_id == child_id:
+            return child_id
+        conflict = self._national_id_conflict(holder_id, child_id, event)
+        if conflict is None and not self._looked_at(holder_id, child_id):
+            outcome = {"decision": "link", "reasons": [{"code": "same_national_id"}], "score": None,
+                       "probability": None, "comparison": [], "runner_up": None}
+            try:
+                return self.merge(holder_id, child_id, MATCHER, "national_id", None, outcome,
+                                  reconcile=False)["kept_id"]
+            except Refusal as refusal:
+                log.info("identity.national_id_refused", holder_id=holder_id, child_id=child_id, code=refusal.code)
+                conflict = {"code": "not_mergeable"}
+        outcome = {"decision": "review", "reasons": [conflict or {"code": "kept_apart_before"}],
+                   "score": None, "probability": None, "comparison": [], "runner_up": None}
+        self.open_review(child_id, holder_id, outcome, record_key)
+        return child_id
+
+    def _national_id_conflict(self, holder_id, child_id, event):
+        """Why the two children cannot be linked on the national ID alone (a reason dict), or None."""
+        holder, child = self.store.child(holder_id) or {}, self.store.child(child_id) or {}
+        ids = _national_ids(holder), _national_ids(child)
+        if ids[0] and ids[1] and not ids[0] & ids[1]:
+            return {"code": "two_national_ids"}
+        subject = event["subject"]["child"]
+        theirs = holder.get("profile") or {}
+        level = compare_birth_dates(birth_date(subject.get("birth_date")), birth_date(theirs.get("birth_date")))
+        if level not in BIRTH_DATE_LINKABLE:  # the matcher's own guard: beyond its "near" slips
+            return {"code": "birth_dates_differ", "field": "birth_date"}
+        if subject.get("sex") and theirs.get("sex") and subject["sex"] != theirs["sex"]:
+            return {"code": "sexes_differ", "field": "sex"}
+        return None
+
+    def _looked_at(self, a, b):
+        """A person kept these two apart, or undid a merge of them: not linked again without a person."""
+        pair = {a, b}
+        for review in self.store.identity_reviews_of_child(b):
+            if review["status"] == "kept_apart" and {self.current_id(review["child_id"]),
+                                                     self.current_id(review["candidate_id"])} == pair:
+                return True
+        return any(m["status"] != "active" and {m["kept_id"], m["merged_id"]} == pair
+                   for m in self.store.merges_of_child(b))
+
+    def _settle_reviews(self, kept_id, merged_id, merge_id, by, at, decided_review=None):
+        """Open reviews of the pair are settled by the merge that made them one child."""
+        for review in self.store.identity_reviews_of_child(merged_id):
+            if review["status"] != "open" or review["review_id"] == decided_review:
+                continue
+            if {self.current_id(review["child_id"]), self.current_id(review["candidate_id"])} != {kept_id}:
+                continue
+            after = {**review, "version": review["version"] + 1, "status": "linked", "merge_id": merge_id,
+                     "history": [*review["history"], {"decision": "link", "at": at, "by": by, "reason": None,
+                                                      "settled_by": merge_id}]}
+            self.store.replace_identity_review(after, review["version"])
 
     # --- unmerge ---------------------------------------------------------------------------------
 

@@ -128,8 +128,7 @@ class World:
 
     def take(self, body):
         """Take one event in (as the consumer does) and evaluate the rules: its Intake."""
-        intake = take_in(self.store, body, body["source"]["department"], known=self.known,
-                         linking=self.linking if self.known is not None else None)
+        intake = take_in(self.store, body, body["source"]["department"], known=self.known, linking=self.linking)
         self.referrals.reconcile_child(intake.child_id)
         return intake
 

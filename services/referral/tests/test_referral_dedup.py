@@ -74,7 +74,7 @@ def test_a_child_registered_by_two_departments_without_national_id_becomes_one(w
     assert world.store.timeline(social) == []
     [merge] = world.store.merges_of_child(social)
     assert (merge["how"], merge["by"]["role"], merge["outcome"]["decision"]) == ("dedup", "dedup", "link")
-    assert merge["reason"] and merge["outcome"]["comparison"]
+    assert merge["outcome"]["reasons"][0]["code"] == "above_link" and merge["outcome"]["comparison"]
     [linked] = [e for e in identity_events(world) if e["type"] == "child.linked"]
     assert linked["payload"]["kept_id"] == health and linked["payload"]["how"] == "dedup"
     # later events for the social record land on the one child

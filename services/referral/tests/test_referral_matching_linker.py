@@ -92,7 +92,7 @@ def test_a_twin_girl_with_a_rhyming_name_is_not_linked_either(matcher):
     sister = subject(given_name="ณัฐธิดา", sex="female")
     matcher.add(sister, child_id="twin-a", record_id="r-a")
     outcome = matcher.match({**sister, "local_id": "HN2", "given_name": "ด.ญ.ณัฐณิชา"})
-    assert outcome.decision == REVIEW and any("twin" in reason for reason in outcome.reasons)
+    assert outcome.decision == REVIEW and any(r["code"] == "given_name_only" for r in outcome.reasons)
 
 
 def test_with_both_twins_known_each_twin_links_to_itself(matcher):
@@ -118,7 +118,7 @@ def test_two_different_valid_national_ids_are_never_linked_automatically(matcher
     matcher.add(subject(national_id=CHILD_ID), child_id="child-1", record_id="r-1")
     other_id = with_check_digit("110450005555")
     outcome = matcher.match(subject(local_id="S1", national_id=other_id))
-    assert outcome.decision == REVIEW and "two different valid national IDs" in outcome.reasons
+    assert outcome.decision == REVIEW and {"code": "two_national_ids"} in outcome.reasons
     one_digit_off = CHILD_ID[:2] + str((int(CHILD_ID[2]) + 1) % 10) + CHILD_ID[3:]  # weight 11: checksum blind
     assert matcher.match(subject(local_id="S1", national_id=one_digit_off)).decision == LINK
 
@@ -204,3 +204,26 @@ def test_decide_on_its_own():
     assert decide(Best(30), Best(23.9), t)[0] == LINK
     assert decide(Best(30, given="similar"), None, t)[0] == REVIEW
     assert decide(Best(30, conflict=True), None, t)[0] == REVIEW
+
+
+@pytest.mark.parametrize("given", ["ธนากร", "ธนกร", "ธนาธร"])  # the same name, a slip, a look-alike
+def test_two_children_of_one_household_born_five_years_apart_are_never_linked(matcher, given):
+    matcher.add(subject(), child_id="older", record_id="r-older")
+    outcome = matcher.match(subject(local_id="HN2", given_name=given, birth_date="2026-05-20"))
+    assert outcome.decision != LINK
+    levels = {c.field: c.level for c in outcome.comparison}
+    assert levels["birth_date"] == "far" and {c.field: c.weight for c in outcome.comparison}["birth_date"] <= -60
+    assert probability(outcome.score) < 0.01  # weighs strongly against (it was 93.5%)
+    if outcome.decision == REVIEW and outcome.score >= THRESHOLDS.link_at:
+        assert {"code": "birth_dates_apart", "level": "far"} in outcome.reasons
+
+
+def test_the_birth_date_guard_sends_a_high_score_with_distant_dates_to_review():
+    from types import SimpleNamespace
+
+    best = SimpleNamespace(score=30.0, national_id_conflict=False,
+                           levels={"given_name": "exact", "birth_date": "different"})
+    decision, reasons = decide(best, None, THRESHOLDS)
+    assert decision == REVIEW and reasons == ({"code": "birth_dates_apart", "level": "different"},)
+    best.levels = {"given_name": "exact", "birth_date": "near"}
+    assert decide(best, None, THRESHOLDS)[0] == LINK

@@ -41,6 +41,8 @@ def test_a_typo_is_one_keying_slip_and_a_changed_consonant_is_not(a, b, typo):
     ("แซ่ตั้ง", "แซ่ตั่ง", "variant"),
     ("ศรีสุข", "สรีสุข", "variant"),
     ("ธนากร", "ธนกร", "typo"),
+    ("ศศิธร", "ษศิธ", "typo"),  # a confused letter and a dropped one: two on the spelling, one on the key
+    ("ศิริพร", "ศิริภรณ์", "phonetic"),  # two names: one apart on the key, three on the spelling (twins)
     ("ณัฐธิดา", "ณัฐณิชา", "similar"),
     ("ธนากร", "สมหญิง", "different"),
     ("ธนากร", "Thanakorn", MISSING),  # another script: no evidence either way
@@ -57,7 +59,9 @@ def test_name_levels(a, b, level):
     ("2021-05-04", "2021-05-01", "days"),
     ("2021-05-04", "2021-05-30", "near"),
     ("2021-05-04", "2020-05-04", "near"),
-    ("2021-05-04", "2019-11-12", "different"),
+    ("2021-05-04", "2021-09-20", "different"),
+    ("2021-05-04", "2019-11-12", "far"),
+    ("2021-05-04", "2016-05-04", "far"),
 ])
 def test_birth_date_levels(a, b, level):
     assert compare_birth_dates(dt.date.fromisoformat(a), dt.date.fromisoformat(b)) == level
@@ -90,7 +94,9 @@ def test_the_weights_table_covers_every_level_with_probabilities_and_sensible_si
         assert WEIGHTS[field][best] > 0 > WEIGHTS[field][worst], field
     for field in ("given_name", "family_name"):
         w = WEIGHTS[field]
-        assert w["exact"] > w["typo"] > w["similar"] > w["different"]
+        # with thousands of names a one-slip agreement is as rare among two children as an exact one,
+        # so exact and typo weigh about alike (either may come out ahead); both far above similar
+        assert min(w["exact"], w["typo"]) > w["similar"] > w["different"] and abs(w["exact"] - w["typo"]) < 3
     w = WEIGHTS["birth_date"]
     assert w["exact"] > w["swapped"] > w["days"] > w["near"] > w["different"] and w["day"] > w["days"]
 

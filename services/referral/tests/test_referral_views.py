@@ -164,7 +164,7 @@ def test_the_child_page_has_every_section(city):
     assert answer["ok"], answer
     shown = answer["child"]
     assert set(shown) == {"child_id", "profile", "consent", "timeline", "growth", "dspm", "immunisations",
-                          "referrals"}
+                          "referrals", "identity_reviews"}
     assert shown["profile"]["given_name"] == "สมใจ" and 11.5 < shown["profile"]["age_months"] < 12.5
     assert shown["consent"] == {"shared": True, "refused_by": [], "notice": None, "records": []}
 

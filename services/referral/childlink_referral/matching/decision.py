@@ -12,7 +12,9 @@ Scores are posterior log2-odds (the candidate's Fellegi-Sunter weight plus the p
     phonetic, different, or in another script is never linked without a person;
   * no other known child scores within `margin` bits of the best (two children both plausible:
     twins both known, or look-alikes);
-  * the two records do not carry two checksum-valid national IDs more than one digit apart.
+  * the two records do not carry two checksum-valid national IDs more than one digit apart;
+  * the birth dates agree at least as one of the matcher's slips (`exact` to `near`): two records
+    whose birth dates are further apart are siblings far more often than one child keyed wrong.
   Otherwise a best score of at least `link_at` goes to review.
 - `new` when there is no candidate or the best scores below `new_below`.
 - `review` in between: the item keeps the score, both candidates and the field-by-field comparison.
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 
 LINK, REVIEW, NEW = "link", "review", "new"
 GIVEN_NAME_LINKABLE = frozenset({"exact", "variant", "typo"})
+BIRTH_DATE_LINKABLE = frozenset({"exact", "swapped", "day", "days", "near", "missing"})
 
 
 @dataclass(frozen=True)
@@ -41,22 +44,33 @@ THRESHOLDS = Thresholds(link_at=6.0, new_below=-6.0, margin=6.0)
 KNOWN_SHARE = 0.5
 
 
+def reason(code, **params):
+    """A reason as data: a code and its numbers, so a page words it in the viewer's language
+    (the gateway's `identity.why.<code>` messages)."""
+    return {"code": code, **{k: round(v, 1) if isinstance(v, float) else v for k, v in params.items()}}
+
+
 def decide(best, runner_up, thresholds: Thresholds = THRESHOLDS):
-    """(decision, reasons). `best` / `runner_up`: objects with `score`, `levels` (dict field -> level)
-    and `national_id_conflict`; either may be None."""
+    """(decision, reasons): each reason a dict with a `code` and its parameters (`reason`). `best` /
+    `runner_up`: objects with `score`, `levels` (dict field -> level) and `national_id_conflict`; either
+    may be None."""
     if best is None:
-        return NEW, ("no known child shares a block",)
+        return NEW, (reason("no_candidate"),)
     if best.score < thresholds.new_below:
-        return NEW, (f"best score {best.score:.1f} below {thresholds.new_below:g}",)
+        return NEW, (reason("below_new", score=best.score, threshold=thresholds.new_below),)
     if best.score < thresholds.link_at:
-        return REVIEW, (f"score {best.score:.1f} between {thresholds.new_below:g} and {thresholds.link_at:g}",)
+        return REVIEW, (reason("between_thresholds", score=best.score, low=thresholds.new_below,
+                               high=thresholds.link_at),)
     reasons = []
-    if best.levels["given_name"] not in GIVEN_NAME_LINKABLE:
-        reasons.append(f"given names only {best.levels['given_name']}: a twin or sibling?")
+    levels = best.levels
+    if levels["given_name"] not in GIVEN_NAME_LINKABLE:
+        reasons.append(reason("given_name_only", level=levels["given_name"]))
+    if levels.get("birth_date", "missing") not in BIRTH_DATE_LINKABLE:
+        reasons.append(reason("birth_dates_apart", level=levels["birth_date"]))
     if runner_up is not None and best.score - runner_up.score < thresholds.margin:
-        reasons.append(f"another child scores {runner_up.score:.1f}, within {thresholds.margin:g} of the best")
+        reasons.append(reason("runner_up_close", score=runner_up.score, margin=thresholds.margin))
     if best.national_id_conflict:
-        reasons.append("two different valid national IDs")
+        reasons.append(reason("two_national_ids"))
     if reasons:
         return REVIEW, tuple(reasons)
-    return LINK, (f"score {best.score:.1f} at or above {thresholds.link_at:g}",)
+    return LINK, (reason("above_link", score=best.score, threshold=thresholds.link_at),)

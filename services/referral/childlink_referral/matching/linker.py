@@ -30,6 +30,7 @@ from .scoring import (
     explain,
     tables,
     weigh,
+    with_fixed,
 )
 from .weights import WEIGHTS
 
@@ -95,7 +96,7 @@ class Matcher:
     hold at 1,000 children and at 300,000 (more children, more chance look-alikes, more evidence needed)."""
 
     def __init__(self, weights=WEIGHTS, thresholds: Thresholds = THRESHOLDS, known_share=KNOWN_SHARE):
-        self.weights = weights
+        self.weights = with_fixed(weights)
         self.thresholds = thresholds
         self.known_share = known_share
         self._tables = tables(weights)

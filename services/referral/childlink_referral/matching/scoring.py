@@ -5,12 +5,16 @@ field missing on either side adds 0 (no evidence either way). Levels, best first
 
 - given_name, family_name: `exact` (normalised spelling equal), `variant` (same spelling key: a tone
   mark, a silent mark or a commonly confused letter apart, or a stray space), `typo` (one keying slip
-  apart on the spelling key: a letter inserted or dropped, two neighbours swapped, or a vowel or
+  apart on the spelling key, and at most two edits apart as spelt: a letter inserted or dropped, two neighbours swapped, or a vowel or
   mark changed - a different consonant is a different name, not a typo: ธนดล/ธนพล), `phonetic`
   (same LK82 soundex), `similar` (Jaro-Winkler >= 0.8 for given names, >= 0.9 for family names, as
   OpenCR's shipped rules), `different`;
 - birth_date: `exact`, `swapped` (day and month), `day` (one day apart), `days` (two or three),
-  `near` (within a month, or the same day and month a year apart), `different`;
+  `near` (within a month, or the same day and month a year apart), `different` (within a year),
+  `far` (a year or more apart, beyond `near`: two children, siblings most often). `far` weighs
+  `FAR_BIRTH_DATES` whatever was estimated: siblings share every household field (guardian, phone,
+  family name, district), which Fellegi-Sunter counts as independent evidence, so an estimated weight
+  is outvoted by the household; a fixed -60 bits outweighs all of it together, a given name too;
 - sex: `same`, `different` (blocking lets a wrong sex through only when date and given name agree);
 - national_id (the child's; an exact valid one is linked deterministically before scoring, so here
   it is mostly a mistyped or an absent one): `exact`, `typo` (one digit), `different`;
@@ -35,13 +39,19 @@ NAME_LEVELS = ("exact", "variant", "typo", "phonetic", "similar", "different")
 LEVELS = {
     "given_name": NAME_LEVELS,
     "family_name": NAME_LEVELS,
-    "birth_date": ("exact", "swapped", "day", "days", "near", "different"),
+    "birth_date": ("exact", "swapped", "day", "days", "near", "different", "far"),
     "sex": ("same", "different"),
     "national_id": ("exact", "typo", "different"),
     "guardian_national_id": ("exact", "different"),
     "guardian_phone": ("exact", "typo", "different"),
     "district": ("same", "different"),
 }
+# Siblings born apart agree on guardian ID (+15.5), phone (+17.6), family name (+6.8), district (+5.4)
+# and sex (+1.0): 46 bits, 54 with the same given name. A birth date a year or more beyond the matcher's
+# "near" slips takes all of that back: only a matching child's national ID could still tip the pair,
+# and then only to review (decision's birth-date guard).
+FAR_BIRTH_DATES = -60.0
+FIXED_WEIGHTS = {"birth_date": {"far": FAR_BIRTH_DATES}}
 SIMILAR_AT = {"given_name": 0.8, "family_name": 0.9}  # Jaro-Winkler, OpenCR's shipped thresholds
 THAI_CONSONANTS = frozenset(chr(code) for code in range(0x0E01, 0x0E2F))
 
@@ -67,7 +77,9 @@ def compare_names(a: Name | None, b: Name | None, similar_at=0.8):
         return "exact"
     if a.key == b.key:
         return "variant"
-    if is_typo(a.key, b.key):
+    if is_typo(a.key, b.key) and Levenshtein.distance(a.clean, b.clean, score_cutoff=2) <= 2:
+        # one slip on the key, and at most two on the spelling: folding letters and dropping the silent
+        # mark must not make two names one slip apart (ศิริพร / ศิริภรณ์: a twin's name, three apart)
         return "typo"
     if a.phonetic == b.phonetic:
         return "phonetic"
@@ -90,7 +102,12 @@ def compare_birth_dates(a, b):
         return "days"
     if apart <= 31 or (a.month == b.month and a.day == b.day and abs(a.year - b.year) == 1):
         return "near"
-    return "different"
+    return "different" if apart < 366 else "far"
+
+
+def with_fixed(weights):
+    """`weights` with the levels whose weight is a rule, not an estimate (`FIXED_WEIGHTS`), put in."""
+    return {field: {**levels, **FIXED_WEIGHTS.get(field, {})} for field, levels in weights.items()}
 
 
 def _one_digit_apart(a, b):
@@ -136,6 +153,7 @@ def compare(a: Prepared, b: Prepared):
 
 def tables(weights=WEIGHTS):
     """Per field (in FIELDS order), level -> weight, with `missing` at 0: what `weigh` reads."""
+    weights = with_fixed(weights)
     return tuple({**weights[field], MISSING: 0.0} for field in FIELDS)
 
 
@@ -158,6 +176,7 @@ class FieldComparison:
 
 def explain(levels, weights=WEIGHTS):
     """Why a pair scored what it did, field by field: kept with a link or a review item."""
+    weights = with_fixed(weights)
     return tuple(FieldComparison(field, level, round(weights[field].get(level, 0.0), 2))
                  for field, level in zip(FIELDS, levels))
 
