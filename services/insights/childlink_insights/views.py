@@ -1,0 +1,88 @@
+"""What the gateway's city pages ask for, as plain dicts: the overview of every district, one district's
+trends and its centres and health centres, one centre. Hidden small cells stay hidden here."""
+
+from .indicators import BY_ID, INDICATORS, SMALL, by_scope, children_aged, median_days_to_close, trend
+
+SCOPES = ("city", "district", "facility", "centre")
+
+
+class Refused(Exception):
+    def __init__(self, code, field, message):
+        super().__init__(message)
+        self.error = {"code": code, "field": field, "message": message}
+
+
+def indicator_or_refuse(indicator_id):
+    indicator = BY_ID.get(indicator_id)
+    if indicator is None:
+        raise Refused("invalid", "indicator", f"unknown indicator {indicator_id!r}")
+    return indicator
+
+
+def check_month(month):
+    parts = str(month or "").split("-")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts) or not 1 <= int(parts[1]) <= 12:
+        raise Refused("invalid", "month", "month must be YYYY-MM")
+    return month
+
+
+def _public(value):
+    """A value with its small counts hidden."""
+    if value["suppressed"]:
+        return {"value": None, "numerator": None, "denominator": None, "suppressed": True}
+    return value
+
+
+def definitions():
+    return [{"id": i.id, "th": i.th, "en": i.en, "target": i.target, "higher_is_better": i.higher_is_better,
+             "snapshot": i.snapshot, "rate": i.denominator is not None} for i in INDICATORS]
+
+
+def overview(store, indicator_id, month):
+    indicator = indicator_or_refuse(indicator_id)
+    check_month(month)
+    districts = by_scope(store, "district", indicator, month)
+    city = by_scope(store, "city", indicator, month, ["BKK"])["BKK"]
+    return {
+        "indicator": indicator_id, "month": month, "target": indicator.target,
+        "city": {**_public(city), "meets": indicator.meets(None if city["suppressed"] else city["value"])},
+        "districts": {code: {**_public(v), "meets": indicator.meets(None if v["suppressed"] else v["value"])}
+                      for code, v in districts.items()},
+    }
+
+
+def scope_page(store, scope, scope_id, month, months=12):
+    """Every indicator's 12-month trend for one district, facility or centre, with the current figures."""
+    if scope not in SCOPES:
+        raise Refused("invalid", "scope", f"unknown scope {scope!r}")
+    check_month(month)
+    rows = []
+    for indicator in INDICATORS:
+        if indicator.snapshot:
+            now = by_scope(store, scope, indicator, month, [scope_id])[scope_id]
+            rows.append({"indicator": indicator.id, "snapshot": _public(now),
+                         "meets": indicator.meets(None if now["suppressed"] else now["value"])})
+            continue
+        points = trend(store, scope, scope_id, indicator, month, months)
+        latest = points[-1][1]
+        rows.append({"indicator": indicator.id, "trend": [(m, _public(v)) for m, v in points],
+                     "meets": indicator.meets(None if latest["suppressed"] else latest["value"])})
+    seat_count = sum(row["value"] for row in store.cells(scope, [scope_id], ["*"], prefix="centres.seats"))
+    aged_2_to_6 = children_aged(store, scope, scope_id, month, 24, 72)
+    window = [m for m, _ in trend(store, scope, scope_id, BY_ID["referrals_closed"], month, months)]
+    reasons = {}
+    for row in store.cells(scope, [scope_id], window, prefix="referrals.reason."):
+        reason = row["counter"].removeprefix("referrals.reason.")
+        reasons[reason] = reasons.get(reason, 0) + row["value"]
+    return {"scope": scope, "scope_id": scope_id, "month": month, "indicators": rows,
+            "seats": int(seat_count), "children_2_to_6": aged_2_to_6,
+            "median_days_to_close": median_days_to_close(store, scope, scope_id, window),
+            "referral_reasons": {reason: (None if 0 < count < SMALL else int(count))
+                                 for reason, count in sorted(reasons.items())}}
+
+
+def members(store, district, kind):
+    """The centres (kind "centre") or health centres ("facility") seen in a district, by id."""
+    prefix = f"member.{kind}."
+    return sorted({row["counter"].removeprefix(prefix)
+                   for row in store.cells("district", [district], ["*"], prefix=prefix)})
