@@ -9,7 +9,7 @@ SNAPSHOT = "*"  # the month key of figures that are a current state, not a month
 
 def bangkok_date(instant):
     """The Bangkok calendar date of an ISO instant ("2026-01-31T17:30:00Z" is 1 February in Bangkok)."""
-    when = dt.datetime.fromisoformat(str(instant).replace("Z", "+00:00"))
+    when = dt.datetime.fromisoformat(str(instant))
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
     return when.astimezone(BANGKOK).date()

@@ -11,7 +11,6 @@ from childlink_common.logs import configure, get_logger
 from childlink_common.metrics import ServiceMetrics, metrics_response
 from childlink_common.topology import REFERRAL_EXCHANGE, consumer_queue, events_exchange
 from childlink_common.web import answer, json_response, key_is_valid, unauthorised
-from childlink_contracts import INGEST_DEPARTMENTS
 from childlink_referral.growth import zscores
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc

@@ -1,7 +1,15 @@
 """What the gateway's city pages ask for, as plain dicts: the overview of every district, one district's
 trends and its centres and health centres, one centre. Hidden small cells stay hidden here."""
 
-from .indicators import BY_ID, INDICATORS, SMALL, by_scope, children_aged, median_days_to_close, trend
+from .indicators import (
+    BY_ID,
+    INDICATORS,
+    SMALL,
+    by_scope,
+    children_aged,
+    median_days_to_close,
+    trend,
+)
 
 SCOPES = ("city", "district", "facility", "centre")
 

@@ -130,7 +130,7 @@ def test_centres_and_their_children(store, take):
          centre_event("centre.registered", "2024-01-05", {"name": "ศูนย์ ข", "capacity": 30}, centre_id="C02"),
          centre_event("centre.assessed", "2024-06-05", {"standard_score": 40, "level": "basic"}, centre_id="C02"))
     district = {"district": "1002"}
-    assert cell(store, "centres.registered", "*", **{"scope_id": district["district"]}) == 2
+    assert cell(store, "centres.registered", "*", scope_id=district["district"]) == 2
     assert cell(store, "centres.seats", "*", scope_id="1002") == 70
     assert cell(store, "centres.good_or_above", "*", scope_id="1002") == 1
     assert members(store, "1002", "centre") == ["C01", "C02"]

@@ -8,7 +8,8 @@ contract suite: tests/storage/test_insights_store_contract.py.
 - An alias: a child record key -> the subject key that holds it.
 """
 
-from typing import Iterator, Protocol
+from collections.abc import Iterator
+from typing import Protocol
 
 
 class InsightsStore(Protocol):
