@@ -213,6 +213,8 @@ class GatewayApp:
             return redirect("/signin", 303)
         if roles.reads_audit(ctx.user):
             return redirect("/audit", 303)
+        if ctx.user["role"] in ("executive", "centre_head"):
+            return redirect("/city", 303)  # the city's figures are all these roles see
         if not roles.sees_child_data(ctx.user):
             return self.render(ctx, "no_child_data.html")
         if roles.reviews_identity(ctx.user):

@@ -13,6 +13,11 @@ from .facts import DSPM_AGES
 SMALL = 5
 
 
+def _whole(value):
+    """Counts come back from a store as floats (sums of deltas); a whole number is shown as one."""
+    return int(value) if float(value).is_integer() else value
+
+
 @dataclass(frozen=True)
 class Indicator:
     id: str
@@ -26,8 +31,8 @@ class Indicator:
 
     def value(self, counts):
         """{value, numerator, denominator, suppressed} from {counter: value} of one cell group."""
-        num = counts.get(self.numerator, 0)
-        den = counts.get(self.denominator, 0) if self.denominator else None
+        num = _whole(counts.get(self.numerator, 0))
+        den = _whole(counts.get(self.denominator, 0)) if self.denominator else None
         suppressed = 0 < num < SMALL or (den is not None and 0 < den < SMALL)
         value = None if den in (None, 0) else round(100 * num / den, 1)
         return {"numerator": num, "denominator": den, "value": value if self.denominator else num,

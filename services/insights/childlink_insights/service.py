@@ -86,19 +86,19 @@ class InsightsService:
 
     @rpc
     def definitions(self):
-        return views.definitions()
+        return views.Answers(self.insights.store).definitions()
 
     @rpc
     def overview(self, indicator, month):
-        return views.overview(self.insights.store, indicator, month)
+        return views.Answers(self.insights.store).overview(indicator, month)
 
     @rpc
     def scope_page(self, scope, scope_id, month):
-        return views.scope_page(self.insights.store, scope, scope_id, month)
+        return views.Answers(self.insights.store).scope_page(scope, scope_id, month)
 
     @rpc
     def members(self, district, kind):
-        return views.members(self.insights.store, district, kind)
+        return views.Answers(self.insights.store).members(district, kind)
 
     # --- HTTP ------------------------------------------------------------------------------------
 

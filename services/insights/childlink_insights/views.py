@@ -91,6 +91,35 @@ def scope_page(store, scope, scope_id, month, months=12):
 
 def members(store, district, kind):
     """The centres (kind "centre") or health centres ("facility") seen in a district, by id."""
+    if kind not in ("centre", "facility"):
+        raise Refused("invalid", "kind", "kind must be centre or facility")
     prefix = f"member.{kind}."
     return sorted({row["counter"].removeprefix(prefix)
                    for row in store.cells("district", [district], ["*"], prefix=prefix)})
+
+
+class Answers:
+    """The RPC answers the gateway gets: `{"ok": True, "value": ...}`, or `{"ok": False, "error": {code,
+    field, message}}` for a refused query (never an exception across RPC)."""
+
+    def __init__(self, store):
+        self.store = store
+
+    @staticmethod
+    def _answer(call):
+        try:
+            return {"ok": True, "value": call()}
+        except Refused as refused:
+            return {"ok": False, "error": refused.error}
+
+    def definitions(self):
+        return self._answer(definitions)
+
+    def overview(self, indicator, month):
+        return self._answer(lambda: overview(self.store, indicator, month))
+
+    def scope_page(self, scope, scope_id, month):
+        return self._answer(lambda: scope_page(self.store, scope, scope_id, month))
+
+    def members(self, district, kind):
+        return self._answer(lambda: members(self.store, district, kind))
