@@ -209,6 +209,11 @@ def _centre_facts(state, facts):
         facts.add(scopes, SNAPSHOT, f"centres.level.{level}")
         if level in GOOD_LEVELS:
             facts.add(scopes, SNAPSHOT, "centres.good_or_above")
+        areas = assessments[-1]["p"].get("areas") or {}  # centre.assessed v2: BMA's 7 areas
+        if areas:
+            facts.add(scopes, SNAPSHOT, "centres.areas_assessed")
+            for area, scored in areas.items():
+                facts.add(scopes, SNAPSHOT, f"centres.area.{area}.score", scored.get("score") or 0)
 
 
 # --- referrals ----------------------------------------------------------------------------------
