@@ -94,8 +94,8 @@ def test_an_executive_sees_every_district_on_the_map_coloured_against_the_target
     assert len(tiles) == 50 and set(tiles) == set(districts())
     assert tiles["1001"] == "meets" and tiles["1002"] == "misses" and tiles["1004"] == "small"
     assert tiles["1050"] == "none"
-    assert re.search(r'id="district-1001" data-status="meets">.*?90\.0%', html, re.S)
-    assert re.search(r'id="district-1004" data-status="small">.*?&lt;5', html, re.S)
+    assert re.search(r'id="district-1001" data-status="meets">.*?90\.0%', html, re.DOTALL)
+    assert re.search(r'id="district-1004" data-status="small">.*?&lt;5', html, re.DOTALL)
     assert "ต.ค. 2567" in html  # October 2024 in the Buddhist era
     assert "พระนคร" in html and "กลุ่มกรุงธนเหนือ" in html
     assert "สมใจ" not in html  # no child on a city page
@@ -120,9 +120,9 @@ def test_a_district_officer_sees_their_district_its_centres_and_not_another(city
     assert city.get("/city").headers["Location"].endswith("/city/districts/1001")
     html = text(city.get(f"/city/districts/1001?month={MONTH}"))
     assert 'id="ind-dspm_on_track_9"' in html
-    assert re.search(r'id="ind-dspm_on_track_9".*?90\.0%', html, re.S)
+    assert re.search(r'id="ind-dspm_on_track_9".*?90\.0%', html, re.DOTALL)
     assert "CDC-1001-001" in html and "HC-1001-01" in html
-    assert re.search(r'id="ind-centres_good".*?50\.0%|id="ind-centres_good".*?&lt;5', html, re.S)
+    assert re.search(r'id="ind-centres_good".*?50\.0%|id="ind-centres_good".*?&lt;5', html, re.DOTALL)
     assert city.get(f"/city/centres/CDC-1001-001?month={MONTH}").status_code == 200
     assert city.get("/city/districts/1002").status_code == 403
     assert city.get("/city/centres/CDC-1002-001").status_code == 403
