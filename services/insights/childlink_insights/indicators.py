@@ -28,12 +28,13 @@ class Indicator:
     target: float | None = None
     higher_is_better: bool = True
     snapshot: bool = False  # a current state (centres), not a month's figure
+    counts_children: bool = True  # centres are counted as centres: their small counts identify no child
 
     def value(self, counts):
         """{value, numerator, denominator, suppressed} from {counter: value} of one cell group."""
         num = _whole(counts.get(self.numerator, 0))
         den = _whole(counts.get(self.denominator, 0)) if self.denominator else None
-        suppressed = 0 < num < SMALL or (den is not None and 0 < den < SMALL)
+        suppressed = self.counts_children and (0 < num < SMALL or (den is not None and 0 < den < SMALL))
         value = None if den in (None, 0) else round(100 * num / den, 1)
         return {"numerator": num, "denominator": den, "value": value if self.denominator else num,
                 "suppressed": suppressed}
@@ -89,9 +90,9 @@ INDICATORS = [
     Indicator("referrals_closed", "การส่งต่อที่ปิดพร้อมผลลัพธ์", "Referrals closed with an outcome", "referrals.closed"),
     Indicator("referrals_expired", "การส่งต่อที่หมดเวลา", "Referrals expired", "referrals.expired"),
     Indicator("centres_registered", "ศูนย์พัฒนาเด็กที่ขึ้นทะเบียน", "Registered centres", "centres.registered",
-              snapshot=True),
+              snapshot=True, counts_children=False),
     Indicator("centres_good", "ศูนย์ที่ผ่านมาตรฐานระดับดีขึ้นไป", "Centres at \"good\" or above",
-              "centres.good_or_above", "centres.assessed", 90, snapshot=True),
+              "centres.good_or_above", "centres.assessed", 90, snapshot=True, counts_children=False),
     Indicator("centre_children_on_track", "เด็กในศูนย์ที่มีพัฒนาการสมวัย", "Children in centres on track",
               "centre.children_on_track", "centre.children_screened", 85, snapshot=True),
     Indicator("centre_attendance", "อัตราการมาศูนย์", "Attendance at centres", "attendance.present",

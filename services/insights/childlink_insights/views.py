@@ -85,8 +85,6 @@ def scope_page(store, scope, scope_id, month, months=12):
     assessed = sum(r["value"] for r in store.cells(scope, [scope_id], ["*"], prefix="centres.areas_assessed"))
     area_scores = {row["counter"].split(".")[2]: round(row["value"] / assessed, 1)
                    for row in store.cells(scope, [scope_id], ["*"], prefix="centres.area.")} if assessed else {}
-    if 0 < assessed < SMALL and scope != "centre":
-        area_scores = {}  # an average over fewer than 5 centres is not shown
     return {"scope": scope, "scope_id": scope_id, "month": month, "indicators": rows,
             "area_scores": dict(sorted(area_scores.items())),
             "seats": int(seat_count), "children_2_to_6": aged_2_to_6,
