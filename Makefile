@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen --no-sync
 N ?= 20
 PYTEST_ARGS ?=
 
-.PHONY: help install system-packages broker run up stop down status simulate test test-fast lint contracts clean bench-identity bench reliability bench-monitor dedup
+.PHONY: help install system-packages broker run up stop down status simulate test test-fast lint contracts clean bench-identity bench reliability bench-monitor bench-insights dedup
 
 help:
 	@echo "make run       install, start RabbitMQ if needed, start every service, simulate $(N) children, print URLs"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench     throughput, latency, reads, memory and cost growth on the real broker; writes docs/benchmark-report.md"
 	@echo "make bench-identity   identity matching: precision/recall, review share, match() latency among 300,000 children"
 	@echo "make bench-monitor    referral throughput with and without the monitor tapping every flow"
+	@echo "make bench-insights   the city's figures with 300,000 children: events/s, page p99, rebuild"
 	@echo "make dedup     link the children a first load of history (REFERRAL_MATCHING=0) left apart; DEDUP_ARGS=--dry-run"
 
 $(UV):
@@ -83,6 +84,10 @@ bench: install broker
 
 bench-monitor: install broker
 	$(RUN) python bench/monitor_overhead.py $(BENCH_ARGS)
+
+# the city's figures at Bangkok's size: 300,000 children, ~1,000,000 events, pages and rebuild (BENCH_ARGS=--children N)
+bench-insights: install
+	$(RUN) python bench/insights.py $(BENCH_ARGS)
 
 bench-identity: install
 	$(RUN) python -m childlink_referral.matching.bench $(BENCH_ARGS)

@@ -67,6 +67,7 @@ class InsightsStoreContract(StoreContract):
         aggregator = Aggregator(store, zscores)
         aggregator.take(event)
         aggregator.take(event)
+        aggregator.flush()
         assert ("1001", "2024-10", "dspm.9.on_track", 1) in cells_of(store, "district")
         assert ("HC01", "2024-10", "dspm.9.screened_in_time", 1) in cells_of(store, "facility")
 

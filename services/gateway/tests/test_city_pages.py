@@ -61,6 +61,7 @@ def insights(tmp_path):
         aggregator.take(screening(n, "1004"))
     for event in centre("CDC-1001-001", "1001", "good") + centre("CDC-1001-002", "1001", "basic"):
         aggregator.take(event)
+    aggregator.flush()
     yield InProcessInsights(store)
     store.close()
 

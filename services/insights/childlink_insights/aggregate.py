@@ -17,9 +17,20 @@ class Aggregator:
     def __init__(self, store, zscores):
         self.store = store
         self.zscores = zscores
+        self._pending = {}  # cell deltas not yet written: one write per batch, many events share a cell
+
+    def flush(self):
+        """Write the cell deltas of the events taken since the last flush (inside the batch's transaction)."""
+        pending, self._pending = {key: value for key, value in self._pending.items() if value}, {}
+        self.store.add_cells(pending)
+
+    def _add(self, delta):
+        for key, value in delta.items():
+            self._pending[key] = self._pending.get(key, 0) + value
 
     def take(self, event):
-        """Apply one delivered event; False when it is not about a subject the indicators count."""
+        """Apply one delivered event; False when it is not about a subject the indicators count. Its cell
+        changes are written by the next `flush()`, inside the same batch."""
         if not isinstance(event, dict) or not isinstance(event.get("source"), dict):
             raise PermanentFailure("not an event", {"source": ["missing"]})
         kind = subject_kind(event)
@@ -60,7 +71,7 @@ class Aggregator:
             return
         old_state, old_facts = old
         state, facts = self.store.get_subject(new_key) or (new_state("child"), {})
-        self.store.add_cells(_diff(old_facts, {}))
+        self._add(_diff(old_facts, {}))
         self.store.delete_subject(old_key)
         for record in old_state.get("records", []):
             self.store.set_alias(record, new_key)
@@ -68,7 +79,7 @@ class Aggregator:
 
     def _save(self, key, state, facts):
         after = facts_of(state, self.zscores)
-        self.store.add_cells(_diff(facts, after))
+        self._add(_diff(facts, after))
         self.store.put_subject(key, state, after)
 
     def rebuild(self):
@@ -78,7 +89,10 @@ class Aggregator:
         count = 0
         for key, state, _ in self.store.subjects():
             after = facts_of(state, self.zscores)
-            self.store.add_cells(after)
+            self._add(after)
             self.store.put_subject(key, state, after)
             count += 1
+            if count % 1000 == 0:
+                self.flush()
+        self.flush()
         return count

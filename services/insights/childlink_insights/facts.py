@@ -151,11 +151,9 @@ def _growth_facts(state, birth, health, facts, scopes, zscores):
         if event["type"] == "child.growth_measured":
             latest_in_month[event["date"][:7]] = event  # events come oldest first: the month's last wins
     for month, event in latest_in_month.items():
-        p = event["p"]
         age_days = (_day(event["date"]) - birth).days
         facts.add(scopes, month, "growth.measured")
-        z, implausible = zscores(state.get("sex"), age_days, p.get("weight_kg"), p.get("height_cm"),
-                                 p.get("measured_lying"))
+        z, implausible = _zscores_of(event, state.get("sex"), age_days, zscores)
         for key, name, side in GROWTH_CUTS:
             value = z.get(key)
             if value is None or implausible.get(key):
@@ -168,6 +166,18 @@ def _growth_facts(state, birth, health, facts, scopes, zscores):
                     facts.add(scopes, month, f"growth.{name}_severe")
             elif side > 0 and value > 2:
                 facts.add(scopes, month, f"growth.{name}")
+
+
+def _zscores_of(event, sex, age_days, zscores):
+    """A measurement's z-scores, kept on the kept event for the sex and age they were computed at: facts are
+    derived again after every event of the child, and z-scores cost more than all the rest of it."""
+    basis = [sex, age_days]
+    if event.get("z_basis") != basis:
+        p = event["p"]
+        event["z"], event["z_flags"] = zscores(sex, age_days, p.get("weight_kg"), p.get("height_cm"),
+                                               p.get("measured_lying"))
+        event["z_basis"] = basis
+    return event["z"], event["z_flags"]
 
 
 def _centre_child_facts(events, outcomes, facts):

@@ -60,6 +60,7 @@ class InsightsService:
         with self.insights.store.batch():
             for body in bodies:
                 taken += bool(self.insights.aggregator.take(body))
+            self.insights.aggregator.flush()
         log.info("insights.batch", department=department, messages=len(bodies), counted=taken)
 
     @consume_batches(insights_queue("social"))

@@ -1,14 +1,15 @@
 """What the gateway's city pages ask for, as plain dicts: the overview of every district, one district's
 trends and its centres and health centres, one centre. Hidden small cells stay hidden here."""
 
+from .calendar import SNAPSHOT, months_back
 from .indicators import (
     BY_ID,
     INDICATORS,
     SMALL,
     by_scope,
     children_aged,
+    group,
     median_days_to_close,
-    trend,
 )
 
 SCOPES = ("city", "district", "facility", "centre")
@@ -64,27 +65,32 @@ def scope_page(store, scope, scope_id, month, months=12):
     if scope not in SCOPES:
         raise Refused("invalid", "scope", f"unknown scope {scope!r}")
     check_month(month)
+    window = months_back(month, months)
+    # one read of the scope's cells over the window and the current state: a page costs one query
+    cells = group(store.cells(scope, [scope_id], [*window, SNAPSHOT]))
+    now = cells.get((scope_id, SNAPSHOT), {})
     rows = []
     for indicator in INDICATORS:
         if indicator.snapshot:
-            now = by_scope(store, scope, indicator, month, [scope_id])[scope_id]
-            rows.append({"indicator": indicator.id, "snapshot": _public(now),
-                         "meets": indicator.meets(None if now["suppressed"] else now["value"])})
+            value = indicator.value(now)
+            rows.append({"indicator": indicator.id, "snapshot": _public(value),
+                         "meets": indicator.meets(None if value["suppressed"] else value["value"])})
             continue
-        points = trend(store, scope, scope_id, indicator, month, months)
+        points = [(m, indicator.value(cells.get((scope_id, m), {}))) for m in window]
         latest = points[-1][1]
         rows.append({"indicator": indicator.id, "trend": [(m, _public(v)) for m, v in points],
                      "meets": indicator.meets(None if latest["suppressed"] else latest["value"])})
-    seat_count = sum(row["value"] for row in store.cells(scope, [scope_id], ["*"], prefix="centres.seats"))
+    seat_count = now.get("centres.seats", 0)
     aged_2_to_6 = children_aged(store, scope, scope_id, month, 24, 72)
-    window = [m for m, _ in trend(store, scope, scope_id, BY_ID["referrals_closed"], month, months)]
     reasons = {}
-    for row in store.cells(scope, [scope_id], window, prefix="referrals.reason."):
-        reason = row["counter"].removeprefix("referrals.reason.")
-        reasons[reason] = reasons.get(reason, 0) + row["value"]
-    assessed = sum(r["value"] for r in store.cells(scope, [scope_id], ["*"], prefix="centres.areas_assessed"))
-    area_scores = {row["counter"].split(".")[2]: round(row["value"] / assessed, 1)
-                   for row in store.cells(scope, [scope_id], ["*"], prefix="centres.area.")} if assessed else {}
+    for m in window:
+        for counter, value in cells.get((scope_id, m), {}).items():
+            if counter.startswith("referrals.reason."):
+                reason = counter.removeprefix("referrals.reason.")
+                reasons[reason] = reasons.get(reason, 0) + value
+    assessed = now.get("centres.areas_assessed", 0)
+    area_scores = {counter.split(".")[2]: round(value / assessed, 1) for counter, value in now.items()
+                   if counter.startswith("centres.area.")} if assessed else {}
     return {"scope": scope, "scope_id": scope_id, "month": month, "indicators": rows,
             "area_scores": dict(sorted(area_scores.items())),
             "seats": int(seat_count), "children_2_to_6": aged_2_to_6,

@@ -26,6 +26,7 @@ def take(store):
     def take(*events):
         for event in events:
             aggregator.take(event)
+        aggregator.flush()
     return take
 
 
