@@ -39,6 +39,10 @@ PAYLOADS = {
     ("social", "centre.registered", 1): {"name": "ศูนย์พัฒนาเด็กก่อนวัยเรียนวัดโพธิ์", "capacity": 40,
                                          "opened_on": "2015-06-01"},
     ("social", "centre.assessed", 1): {"standard_score": 82, "level": "good"},
+    ("social", "centre.assessed", 2): {"standard_score": 82, "level": "good", "areas": {
+        str(area): {"score": 82, "indicators": {str(n): 82 for n in indicators}}
+        for area, indicators in ((1, range(1, 8)), (2, range(8, 13)), (3, range(13, 18)), (4, range(18, 23)),
+                                 (5, range(23, 28)), (6, range(28, 32)), (7, range(32, 36)))}},
     ("social", "child.enrolled", 1): {"centre_id": "CDC-1001-07", "enrolled_on": "2024-05-16"},
     ("social", "child.attendance_recorded", 1): {"period_start": "2024-06-01", "period_end": "2024-06-30",
                                                  "days_expected": 20, "days_present": 18},

@@ -41,6 +41,9 @@ EVENT_TYPES = [
               "A community child development centre is registered."),
     EventType("social", "centre.assessed", 1, "centre", social.CentreAssessedV1,
               "A centre is assessed against the city's quality standards."),
+    EventType("social", "centre.assessed", 2, "centre", social.CentreAssessedV2,
+              "A centre is assessed against BMA's centre standard: its level, and a score for each of the "
+              "7 areas and their indicators."),
     EventType("social", "child.enrolled", 1, "child", social.SocialChildEnrolledV1,
               "A child enrols at a community child development centre."),
     EventType("social", "child.attendance_recorded", 1, "child", social.AttendanceRecordedV1,

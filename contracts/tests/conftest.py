@@ -10,6 +10,12 @@ SAMPLE_PAYLOADS = {
     ("social", "centre.registered", 1): {"name": "Wat Pho community centre", "capacity": 40,
                                          "opened_on": "2015-06-01"},
     ("social", "centre.assessed", 1): {"standard_score": 82, "level": "good"},
+    ("social", "centre.assessed", 2): {"standard_score": 82, "level": "good", "areas": {
+        "1": {"score": 90, "indicators": {str(n): 90 for n in range(1, 8)}},
+        "2": {"score": 80, "indicators": {str(n): 80 for n in range(8, 13)}},
+        **{str(area): {"score": 80, "indicators": {str(n): 80 for n in indicators}}
+           for area, indicators in ((3, range(13, 18)), (4, range(18, 23)), (5, range(23, 28)), (6, range(28, 32)),
+                                    (7, range(32, 36)))}}},
     ("social", "child.enrolled", 1): {"centre_id": "CDC-1001-07", "enrolled_on": "2024-05-16"},
     ("social", "child.attendance_recorded", 1): {"period_start": "2024-06-01", "period_end": "2024-06-30",
                                                  "days_expected": 20, "days_present": 18},

@@ -110,7 +110,7 @@ class Delivery:
         event = {
             "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
             "type": type_ or happening.type,
-            "version": 1,
+            "version": 1 if type_ else happening.version,  # a retraction is event.retracted v1
             "occurred_at": stamp(occurred_at),
             "recorded_at": stamp(recorded_at),
             "source": {"department": happening.department, "system": SYSTEMS[happening.department],

@@ -26,6 +26,7 @@ class Happening:
     occurred_at: dt.datetime
     payload: dict
     recorded_at: dt.datetime | None = None  # when known in advance (e.g. birth doses copied in later)
+    version: int = 1  # the contract version the sending system speaks for this type
 
 
 class Recorder:

@@ -19,7 +19,7 @@ from . import settings
 from .processes import REPO_ROOT, ServiceProcess
 
 PORTS = {"social": 8101, "education": 8102, "health": 8103, "medical": 8104, "referral": 8105, "gateway": 8100,
-         "monitor": 8106}
+         "monitor": 8106, "insights": 8107}
 RUN_DIR = REPO_ROOT / "var" / "run"
 LOG_DIR = REPO_ROOT / "var" / "log"
 

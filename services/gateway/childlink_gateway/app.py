@@ -109,13 +109,7 @@ class GatewayApp:
         referral.assertion_key = self.assertion_key
         endpoint = "?"
         try:
-            session = self.sessions.load(request.cookies.get(COOKIE_NAME))
-            fresh = session is None
-            session = session or self.sessions.fresh()
-            user = self._user(session)
-            ctx = Ctx(self, request, session, user, referral)
-            if fresh or session.pop("ended", False) or (session.get("uid") and user is None):
-                ctx.set_session(self.sessions.sign_out(session) if session.get("uid") else session)
+            ctx = self.open_ctx(request, referral)
             try:
                 endpoint, values = self.url_map.bind_to_environ(request.environ).match()
                 ctx.endpoint, ctx.values = endpoint, values
@@ -142,6 +136,18 @@ class GatewayApp:
         log.info("gateway.request", endpoint=endpoint, method=request.method, status=response.status_code,
                  ms=round(total_ms, 1), rpc_ms=round(rpc_ms, 1))
         return response
+
+    def open_ctx(self, request, referral=None):
+        """The request's context: its session from the store (a fresh one when it has none, or its session
+        ended), the signed-in user, the language. The staff, operator and city pages all start here."""
+        session = self.sessions.load(request.cookies.get(COOKIE_NAME))
+        fresh = session is None
+        session = session or self.sessions.fresh()
+        user = self._user(session)
+        ctx = Ctx(self, request, session, user, referral)
+        if fresh or session.pop("ended", False) or (session.get("uid") and user is None):
+            ctx.set_session(self.sessions.sign_out(session) if session.get("uid") else session)
+        return ctx
 
     def _user(self, session):
         user_id = session.get("uid")
@@ -226,6 +232,8 @@ class GatewayApp:
             return redirect("/signin", 303)
         if roles.reads_audit(ctx.user):
             return redirect("/audit", 303)
+        if ctx.user["role"] in ("executive", "centre_head"):
+            return redirect("/city", 303)  # the city's figures are all these roles see
         if not roles.sees_child_data(ctx.user):
             return self.render(ctx, "no_child_data.html")
         if roles.reviews_identity(ctx.user):

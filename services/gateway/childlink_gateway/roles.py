@@ -8,10 +8,12 @@ queue (the referral service checks that again on every identity call).
 
 ROLES = (
     "health_centre_staff", "hospital_staff", "centre_staff", "school_staff", "social_worker",
-    "district_officer", "department_staff", "registrar", "operator", "auditor",
+    "district_officer", "department_staff", "registrar", "operator", "auditor", "executive", "centre_head",
 )
-NO_CHILD_DATA = frozenset({"operator", "auditor"})
-READ_ONLY = frozenset({"district_officer", "department_staff", "registrar", "operator", "auditor"})
+# executive, centre_head: the city's figures only (childlink_gateway.city), never a child's record.
+NO_CHILD_DATA = frozenset({"operator", "auditor", "executive", "centre_head"})
+READ_ONLY = frozenset({"district_officer", "department_staff", "registrar", "operator", "auditor", "executive",
+                       "centre_head"})
 AUDIT_READERS = frozenset({"auditor"})
 # registrar: keeps the city's child register (department-scoped, like department_staff). Sees child data and
 # reads referrals, acts on none; decides identity reviews (link / keep apart) and undoes links.
@@ -40,6 +42,13 @@ REQUIRED_FIELD = {"reject": "reason", "cancel": "reason", "schedule": "scheduled
 def viewer_of(user):
     """The viewer dict passed to referral on every call (no name, no password hash)."""
     return {key: user.get(key) for key in ("user_id", "role", "department", "facility", "district")}
+
+
+CITY_VIEWERS = frozenset({"executive", "district_officer", "centre_head"})
+
+
+def sees_city(user):
+    return user["role"] in CITY_VIEWERS
 
 
 def sees_child_data(user):

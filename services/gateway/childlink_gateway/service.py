@@ -4,18 +4,25 @@ The pages live in app.GatewayApp (plain werkzeug); this class only wires the sto
 signer and the `referral` RPC proxy to it.
 """
 
+from childlink_common import assertions, settings
+from childlink_common.logs import configure, get_logger
+from childlink_common.metrics import ServiceMetrics, metrics_response
+from childlink_common.web import json_response
 from eventlet import tpool
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
 from nameko.web.handlers import http
 
-from childlink_common import assertions, settings
-from childlink_common.logs import configure, get_logger
-from childlink_common.metrics import ServiceMetrics, metrics_response
-from childlink_common.web import json_response
-
 from .app import GatewayApp
-from .config import proxy_hops, referral_timeout_s, secret_key, secure_cookies, session_idle_s, session_max_age_s
+from .city.pages import CityPages
+from .config import (
+    proxy_hops,
+    referral_timeout_s,
+    secret_key,
+    secure_cookies,
+    session_idle_s,
+    session_max_age_s,
+)
 from .operations.pages import OperatorPages
 from .security import Passwords, Sessions
 from .store import open_store
@@ -48,6 +55,8 @@ class GatewayService:
     pages = StaffPages()
     monitor = RpcProxy("monitor")  # the operator pages (childlink_gateway.operations)
     operator = OperatorPages(staff="pages")
+    insights = RpcProxy("insights")  # the city pages (childlink_gateway.city)
+    city = CityPages(staff="pages")
     metrics = ServiceMetrics("gateway")
 
     @http("GET", "/health")
@@ -65,6 +74,18 @@ class GatewayService:
     @http("GET,POST", "/operator/<path:path>")
     def operator_page(self, request, path):
         return self.operator.handle(request, self.monitor)
+
+    @http("GET", "/city")
+    def city_home(self, request):
+        return self.city.handle(request, self.insights)
+
+    @http("GET", "/city.csv")
+    def city_csv(self, request):
+        return self.city.handle(request, self.insights)
+
+    @http("GET", "/city/<path:path>")
+    def city_page(self, request, path):
+        return self.city.handle(request, self.insights)
 
     @http("GET,POST", "/")
     def home(self, request):

@@ -23,8 +23,9 @@ def test_demo_users_cover_every_role_with_the_fields_the_role_needs():
     assert USERS["department_staff"]["department"]
 
 
-def test_operators_and_auditors_get_no_child_data_and_only_auditors_read_the_audit_log():
-    assert {role for role, user in USERS.items() if not sees_child_data(user)} == {"operator", "auditor"}
+def test_operators_auditors_and_city_figure_readers_get_no_child_data_and_only_auditors_read_the_audit_log():
+    assert {role for role, user in USERS.items() if not sees_child_data(user)} == {
+        "operator", "auditor", "executive", "centre_head"}
     assert {role for role, user in USERS.items() if reads_audit(user)} == {"auditor"}
 
 

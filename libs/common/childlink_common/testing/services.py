@@ -19,6 +19,7 @@ def api_key(department):
 
 
 TEST_KEYS = {**{f"{d.upper()}_API_KEYS": api_key(d) for d in DEPARTMENTS}, "REFERRAL_API_KEYS": STAFF_KEY,
+             "INSIGHTS_API_KEYS": STAFF_KEY,
              "GATEWAY_SECRET_KEY": "test-gateway-session-key", "IDENTITY_ASSERTION_KEYS": ASSERTION_KEY}
 
 

@@ -30,7 +30,6 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response
 
 from .. import audit
-from ..security import COOKIE_NAME
 from . import charts, sessions_page, wording
 from .client import MonitorClient
 from .i18n import layered
@@ -76,16 +75,7 @@ class OperatorConsole:
         monitor = MonitorClient(monitor_proxy, self.monitor_timeout_s)
         endpoint = "?"
         try:
-            session = app.sessions.load(request.cookies.get(COOKIE_NAME))
-            fresh = session is None
-            session = session or app.sessions.fresh()
-            user = app._user(session)
-            from ..app import (
-                Ctx,  # the gateway's request context; imported here to keep app.py unaware of us
-            )
-            ctx = Ctx(app, request, session, user, None)
-            if fresh or session.pop("ended", False) or (session.get("uid") and user is None):
-                ctx.set_session(app.sessions.sign_out(session) if session.get("uid") else session)
+            ctx = app.open_ctx(request)
             ctx.monitor = monitor
             try:
                 endpoint, values = self.url_map.bind_to_environ(request.environ).match()
