@@ -37,6 +37,7 @@ APP_SERVICES = {
     "medical": 8104,
     "referral": 8105,
     "monitor": 8106,
+    "insights": 8107,
 }
 ONE_SHOT_JOBS = {"simulator"}  # run to completion under a profile: nothing to health-check
 # Users no compose service logs in as (dev-only passwords listed in deploy/rabbitmq/README.md).
@@ -290,7 +291,9 @@ def test_app_services_log_in_as_their_own_broker_user_and_use_the_replica_set(se
         assert parse_qs(mongo.query).get("replicaSet") == ["rs0"], name
         if name == "monitor":  # no API of its own to key: its overview holds no child data
             assert env["MANAGEMENT_URL"].startswith("http://monitor:") and "@rabbitmq:15672" in env["MANAGEMENT_URL"]
-            assert set(env["MONITOR_HEALTH_URLS"].replace("=", ",").split(",")[::2]) == set(APP_SERVICES) - {name}
+            # every service with an outbox (insights has none: it publishes nothing)
+            assert set(env["MONITOR_HEALTH_URLS"].replace("=", ",").split(",")[::2]) == set(APP_SERVICES) - {
+                name, "insights"}
             continue
         keys_var = "REFERRAL_API_KEYS" if name == "referral" else f"{name.upper()}_API_KEYS"
         assert env.get(keys_var), f"{name}: {keys_var} not set"
@@ -384,7 +387,7 @@ def test_dockerfile_builds_one_non_root_image_without_secrets():
 def test_definitions_are_valid_json_for_the_childlink_vhost(definitions):
     assert [v["name"] for v in definitions["vhosts"]] == [VHOST]
     names = [u["name"] for u in definitions["users"]]
-    assert sorted(names) == sorted([*DEPARTMENTS, "referral", "gateway", "monitor", "keda", "admin"])
+    assert sorted(names) == sorted([*DEPARTMENTS, "referral", "gateway", "monitor", "insights", "keda", "admin"])
     assert "guest" not in names
     for kind in ("queues", "exchanges", "bindings", "policies"):
         assert all(item["vhost"] == VHOST for item in definitions[kind]), kind

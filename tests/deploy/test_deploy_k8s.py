@@ -41,6 +41,7 @@ SERVICES = {
     "referral": 8000,
     "gateway": 8100,
     "monitor": 8000,
+    "insights": 8000,
 }
 DEPARTMENTS = ("social", "education", "health", "medical")
 CUSTOM_KINDS = {
@@ -211,8 +212,8 @@ def test_production_runs_several_replicas_and_referral_is_left_to_keda(overlays)
     for name, deployment in deployments.items():
         if name == "referral":
             assert "replicas" not in deployment["spec"], "KEDA owns the referral replica count"
-        elif name == "monitor":
-            assert deployment["spec"]["replicas"] == 1, "one monitor (see apps/monitor.yaml)"
+        elif name in ("monitor", "insights"):
+            assert deployment["spec"]["replicas"] == 1, f"one {name} (see apps/{name}.yaml)"
         else:
             assert deployment["spec"]["replicas"] >= 2, name
     scaled = one(overlays["production"], "ScaledObject", "referral")
