@@ -49,7 +49,9 @@ run: install broker up
 	@echo
 	@echo "childlink is running (embedded store: var/data; logs: var/log). Open:"
 	@echo "  staff pages                 http://127.0.0.1:8100/   (users: hc.somsri, hosp.anan, cdc.malee, school.pim, sw.kanya,"
-	@echo "                              district.wichai, health.dept, reg.suda, ops.niran, audit.ratana; password childlink-demo; make users)"
+	@echo "                              district.wichai, health.dept, reg.suda, exec.prapa, head.wilai, ops.niran, audit.ratana;"
+	@echo "                              password childlink-demo; make users)"
+	@echo "  the city's figures          http://127.0.0.1:8100/city   (exec.prapa, district.wichai, head.wilai)"
 	@echo "  RabbitMQ console            http://127.0.0.1:15672  (guest/guest)"
 	@echo "  health ingest               http://127.0.0.1:8103/health   (POST /v1/events, X-API-Key: dev-health-key)"
 	@echo "  referral timelines          http://127.0.0.1:8105/health   (GET /v1/children/<id>/timeline, X-API-Key: dev-staff-key)"
