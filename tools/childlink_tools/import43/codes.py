@@ -2,23 +2,12 @@
 
 Sources: the 43-file structure v2.4 code lists (EPI.VACCINETYPE with the FY2567 IPV codes I11-I15;
 the HDC DSPM codes 1B200-1B275), summarised in docs/import-43.md. The vaccine table is the one the health
-contract keeps beside the names (contracts' vaccine_codes, where present): same codes, same doses.
+contract keeps beside the names (childlink_contracts.vaccine_codes).
 """
 
-VACCINE_CODES = {
-    "010": ("BCG", 1),
-    "041": ("HBV", 1), "042": ("HBV", 2), "043": ("HBV", 3),
-    "D21": ("DTwP-HB-Hib", 1), "D22": ("DTwP-HB-Hib", 2), "D23": ("DTwP-HB-Hib", 3),
-    "081": ("OPV", 1), "082": ("OPV", 2), "083": ("OPV", 3), "084": ("OPV", 4), "085": ("OPV", 5),
-    "031": ("DTwP", 1), "032": ("DTwP", 2), "033": ("DTwP", 3), "034": ("DTwP", 4), "035": ("DTwP", 5),
-    "401": ("IPV", 1),
-    "I11": ("IPV", 1), "I12": ("IPV", 2), "I13": ("IPV", 3), "I14": ("IPV", 4), "I15": ("IPV", 5),
-    "061": ("MMR", 1), "073": ("MMR", 2),
-    "J11": ("JE", 1), "J12": ("JE", 2),  # live attenuated JE (the current schedule)
-    "051": ("JE", 1), "052": ("JE", 2), "053": ("JE", 3),  # inactivated JE (the older schedule)
-    "R11": ("ROTA", 1), "R12": ("ROTA", 2),  # Rotarix, 2 doses
-    "R21": ("ROTA", 1), "R22": ("ROTA", 2), "R23": ("ROTA", 3),  # RotaTeq, 3 doses
-}
+from childlink_contracts.vaccine_codes import CODES
+
+VACCINE_CODES = CODES  # the health contract's own table: one list of codes in the project
 
 # 1B2 + domain digit + result digit: 1B200-1B249
 DSPM_DOMAIN_DIGITS = {"0": "gross_motor", "1": "fine_motor", "2": "receptive_language",
