@@ -1,5 +1,4 @@
 import pytest
-
 from childlink_common.testing.services import System
 
 

@@ -1,7 +1,6 @@
 """With the broker out of reach, a department keeps accepting; its relay catches up when the broker returns."""
 
 import pytest
-
 from childlink_common.processes import free_port
 from childlink_common.testing.events import child, event
 from childlink_common.testing.services import System, wait_until

@@ -3,11 +3,10 @@
 import json
 
 import pytest
-from kombu import Connection, Exchange, Producer
-
 from childlink_common import topology
 from childlink_common.testing.events import child, event
 from childlink_common.testing.services import wait_until
+from kombu import Connection, Exchange, Producer
 
 pytestmark = pytest.mark.e2e
 

@@ -1,5 +1,6 @@
 """What a dead letter carries, built from the message that failed: body, headers and why it failed."""
 
+import contextlib
 import datetime as dt
 import json
 import threading
@@ -92,10 +93,8 @@ class DeadLetterPublisher:
     def close(self):
         connection, self._connection, self._producer = self._connection, None, None
         if connection is not None:
-            try:
+            with contextlib.suppress(Exception):  # already broken: nothing to release cleanly
                 connection.release()
-            except Exception:  # noqa: BLE001 - already broken
-                pass
 
 
 def publish_dead_letter(producer, message, queue_name, reason, exc, attempts):

@@ -41,13 +41,12 @@ class ServiceProcess:
 
     def start(self):
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "nameko", "run", "--config", str(NAMEKO_CONFIG),
-             f"childlink_{self.service}.service"],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO_ROOT),
-        )
-        log.close()
+        with open(self.log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "nameko", "run", "--config", str(NAMEKO_CONFIG),
+                 f"childlink_{self.service}.service"],
+                env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO_ROOT),
+            )
         return self
 
     def wait_healthy(self, timeout=60):
