@@ -104,37 +104,46 @@ class GatewayApp:
     # --- the one entry point ------------------------------------------------------------------------
 
     def handle(self, request, referral_proxy):
-        started = time.perf_counter()
         referral = ReferralClient(referral_proxy, self.referral_timeout_s)
         referral.assertion_key = self.assertion_key
+        return self.serve(request, self.url_map, self, referral, name="", referral=referral)
+
+    def serve(self, request, url_map, pages, client, name, referral=None, prepare=None, error=None):
+        """The one request wrapper of the staff, operator and city pages: session and user, the endpoint's
+        page on `pages` (`page_<endpoint>`), errors as pages in the viewer's language, the session cookie,
+        timing (`client.spent_s`: the RPC the page waited for), secure headers, one log line."""
+        started = time.perf_counter()
+        error = error or self.error_page
         endpoint = "?"
         try:
             ctx = self.open_ctx(request, referral)
+            if prepare is not None:
+                prepare(ctx)
             try:
-                endpoint, values = self.url_map.bind_to_environ(request.environ).match()
+                endpoint, values = url_map.bind_to_environ(request.environ).match()
                 ctx.endpoint, ctx.values = endpoint, values
-                response = getattr(self, f"page_{endpoint}")(ctx, **values)
+                response = getattr(pages, f"page_{endpoint}")(ctx, **values)
             except MethodNotAllowed:
-                response = self.error_page(ctx, 405, "error.method")
+                response = error(ctx, 405, "error.method")
             except NotFound:
-                response = self.error_page(ctx, 404, "error.not_found")
+                response = error(ctx, 404, "error.not_found")
             except HTTPException as exc:
-                response = self.error_page(ctx, exc.code or 400, "error.bad_request")
+                response = error(ctx, exc.code or 400, "error.bad_request")
             if ctx.session_changed:
                 self.sessions.set_cookie(response, ctx.session)
         except StoreUnavailable as exc:
             log.error("gateway.store_unavailable", error=str(exc))
-            response = self._bare_error(503, "store unavailable: try again shortly")
+            response = self._bare_error(503, request, "unavailable")
         except Exception:
-            log.exception("gateway.page_failed", endpoint=endpoint)
-            response = self._bare_error(500, "something went wrong; it has been logged")
+            log.exception("gateway.page_failed", endpoint=f"{name}{endpoint}")
+            response = self._bare_error(500, request, "failed")
         total_ms = (time.perf_counter() - started) * 1000
-        rpc_ms = referral.spent_s * 1000
+        rpc_ms = client.spent_s * 1000
         response.headers["Server-Timing"] = (f"total;dur={total_ms:.1f}, rpc;dur={rpc_ms:.1f}, "
                                              f"render;dur={total_ms - rpc_ms:.1f}")
         self._secure_headers(response, endpoint)
-        log.info("gateway.request", endpoint=endpoint, method=request.method, status=response.status_code,
-                 ms=round(total_ms, 1), rpc_ms=round(rpc_ms, 1))
+        log.info("gateway.request", endpoint=f"{name}{endpoint}", method=request.method,
+                 status=response.status_code, ms=round(total_ms, 1), rpc_ms=round(rpc_ms, 1))
         return response
 
     def open_ctx(self, request, referral=None):
@@ -167,10 +176,14 @@ class GatewayApp:
         if endpoint not in ("css", "favicon"):
             response.headers["Cache-Control"] = "no-store"
 
-    @staticmethod
-    def _bare_error(status, message):
-        return Response(f"<!doctype html><meta charset=utf-8><title>{status}</title><p>{message}</p>",
-                        status=status, mimetype="text/html")
+    def _bare_error(self, status, request, reason):
+        """A page that needs nothing that may have failed (no store, no template): in the language the
+        session cookie chose, else the browser's first choice, else Thai."""
+        wanted = (self.sessions.language_in(request.cookies.get(COOKIE_NAME))
+                  or request.accept_languages.best_match(LANGUAGES, default="th"))
+        t = Translator(wanted)
+        return Response(f"<!doctype html><html lang={t.lang}><meta charset=utf-8><title>{status}</title>"
+                        f"<p>{t(f'error.bare.{reason}')}</p></html>", status=status, mimetype="text/html")
 
     # --- rendering ----------------------------------------------------------------------------------
 

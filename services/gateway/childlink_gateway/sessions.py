@@ -90,6 +90,15 @@ class Sessions:
         session["uid"], session["since"] = record["user_id"], record["created_at"]
         return session
 
+    def language_in(self, cookie_value):
+        """The language the cookie chose, read without the store (for pages shown when the store is down)."""
+        try:
+            data = self.serializer.loads(cookie_value, max_age=self.max_age_s) if cookie_value else None
+        except BadSignature:
+            return None
+        lang = data.get("lang") if isinstance(data, dict) else None
+        return lang if lang in LANGUAGES else None
+
     def _live_record(self, sid):
         key = session_key(sid)
         record = self.store.session(key)

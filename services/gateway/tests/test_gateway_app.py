@@ -239,6 +239,28 @@ def test_no_child_page_is_shown_if_its_view_cannot_be_audited(browser, store):
     assert response.status_code == 503 and "สมใจ" not in text(response)
 
 
+def test_when_the_store_is_down_the_error_page_keeps_the_viewers_language(app, referral, browser, store):
+    from childlink_common.errors import StoreUnavailable
+
+    def down(*args, **kwargs):
+        raise StoreUnavailable("disk gone")
+
+    browser.sign_in("hosp.anan")
+    browser.post("/prefs", {"lang": "en", "next": "/referrals"})
+    store.session = down  # the signed-in session cannot be looked up: the cookie still names English
+    english = browser.get("/referrals")
+    assert english.status_code == 503 and "lang=en" in text(english)
+    assert "briefly unavailable" in text(english) and "ระบบ" not in text(english)
+    assert english.headers["Cache-Control"] == "no-store"
+    # no cookie at all: the browser's first choice, else Thai
+    app.open_ctx = down
+    thai = Browser(app, referral).get("/referrals")
+    asked = Browser(app, referral).get("/referrals", headers={"Accept-Language": "en-GB,en;q=0.8,th;q=0.5"})
+    assert thai.status_code == asked.status_code == 503
+    assert "lang=th" in text(thai) and "ระบบขัดข้องชั่วคราว" in text(thai) and "unavailable" not in text(thai)
+    assert "lang=en" in text(asked) and "briefly unavailable" in text(asked)
+
+
 # --- acting on a referral -------------------------------------------------------------------------------
 
 def test_the_receiver_sees_the_allowed_actions_as_forms_and_accepts(browser, referral, store):

@@ -16,16 +16,13 @@ before the answer is shown; the monitor records them too.
 
 import json
 import re
-import time
 from importlib import resources
 from urllib.parse import parse_qsl, urlencode
 
 from childlink_common import settings
-from childlink_common.errors import StoreUnavailable
 from childlink_common.logs import get_logger
 from nameko.extensions import DependencyProvider
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response
 
@@ -67,41 +64,16 @@ class OperatorConsole:
             Rule("/operator/static/operator.css", endpoint="css", methods=["GET"]),
         ], strict_slashes=False)
 
-    # --- the one entry point (the same shape as GatewayApp.handle) ----------------------------------
+    # --- the one entry point ------------------------------------------------------------------------
 
     def handle(self, request, monitor_proxy):
-        app = self.app
-        started = time.perf_counter()
         monitor = MonitorClient(monitor_proxy, self.monitor_timeout_s)
-        endpoint = "?"
-        try:
-            ctx = app.open_ctx(request)
+
+        def prepare(ctx):
             ctx.monitor = monitor
-            try:
-                endpoint, values = self.url_map.bind_to_environ(request.environ).match()
-                response = getattr(self, f"page_{endpoint}")(ctx, **values)
-            except MethodNotAllowed:
-                response = self.error(ctx, 405, "error.method")
-            except NotFound:
-                response = self.error(ctx, 404, "error.not_found")
-            except HTTPException as exc:
-                response = self.error(ctx, exc.code or 400, "error.bad_request")
-            if ctx.session_changed:
-                app.sessions.set_cookie(response, ctx.session)
-        except StoreUnavailable as exc:
-            log.error("gateway.store_unavailable", error=str(exc))
-            response = app._bare_error(503, "store unavailable: try again shortly")
-        except Exception:
-            log.exception("gateway.operator_page_failed", endpoint=endpoint)
-            response = app._bare_error(500, "something went wrong; it has been logged")
-        total_ms = (time.perf_counter() - started) * 1000
-        rpc_ms = monitor.spent_s * 1000
-        response.headers["Server-Timing"] = (f"total;dur={total_ms:.1f}, rpc;dur={rpc_ms:.1f}, "
-                                             f"render;dur={total_ms - rpc_ms:.1f}")
-        app._secure_headers(response, endpoint)
-        log.info("gateway.request", endpoint=f"operator.{endpoint}", method=request.method,
-                 status=response.status_code, ms=round(total_ms, 1), rpc_ms=round(rpc_ms, 1))
-        return response
+
+        return self.app.serve(request, self.url_map, self, monitor, name="operator.", prepare=prepare,
+                              error=self.error)
 
     # --- helpers --------------------------------------------------------------------------------------
 
