@@ -11,6 +11,7 @@ is followed, the receiving side of a referral), `centre` (a child development ce
 import datetime as dt
 
 from .calendar import SNAPSHOT, add_months, month_of
+from .overdue import index_month, overdue_spans
 from .subjects import effective_events
 
 CITY = ("city", "BKK")
@@ -70,6 +71,7 @@ def _child_facts(state, facts, zscores):
         facts.add([("district", district)], SNAPSHOT, f"member.facility.{home}")
     outcomes = _dspm_facts(birth, events, facts, scopes)
     _immunisation_facts(birth, health, facts, scopes)
+    _overdue_facts(birth, health, facts, scopes)
     _growth_facts(state, birth, health, facts, scopes, zscores)
     _centre_child_facts(events, outcomes, facts)
 
@@ -143,6 +145,14 @@ def _immunisation_facts(birth, health, facts, scopes):
         given = _doses_by(health, birthday)
         if all(given.get(vaccine, 0) >= dose for vaccine, dose in needed.items()):
             facts.add(scopes, month, f"epi.age{years}.full")
+
+
+def _overdue_facts(birth, health, facts, scopes):
+    """+1 in the first month of each span with a dose overdue at the month's end, -1 in the month after it:
+    the indicator sums the changes up to its month (childlink_insights.overdue)."""
+    for first, last in overdue_spans(birth, health):
+        facts.add(scopes, index_month(first), "epi.overdue.change")
+        facts.add(scopes, index_month(last + 1), "epi.overdue.change", -1)
 
 
 def _growth_facts(state, birth, health, facts, scopes, zscores):

@@ -29,6 +29,7 @@ class Indicator:
     higher_is_better: bool = True
     snapshot: bool = False  # a current state (centres), not a month's figure
     counts_children: bool = True  # centres are counted as centres: their small counts identify no child
+    running: bool = False  # cells hold +/- changes: a month's value is the sum of the changes up to it
 
     def value(self, counts):
         """{value, numerator, denominator, suppressed} from {counter: value} of one cell group."""
@@ -70,6 +71,8 @@ INDICATORS = [
               "epi.age1.full", "epi.age1.target", 90),
     Indicator("epi_full_age2", "ได้รับวัคซีนครบตามเกณฑ์ อายุ 2 ปี", "Fully immunised at age 2",
               "epi.age2.full", "epi.age2.target", 90),
+    Indicator("epi_overdue", "เด็กที่มีวัคซีนค้างเกินกำหนด (ณ สิ้นเดือน)", "Children with an overdue dose (at the month's end)",
+              "epi.overdue.change", higher_is_better=False, running=True),
     Indicator("growth_underweight", "น้ำหนักต่ำกว่าเกณฑ์ (น้ำหนักตามอายุ < -2 SD)", "Underweight (weight-for-age < -2 SD)",
               "growth.underweight", "growth.z_wfa.known", 10, higher_is_better=False),
     Indicator("growth_underweight_severe", "น้ำหนักต่ำกว่าเกณฑ์รุนแรง (< -3 SD)", "Severely underweight (< -3 SD)",
@@ -113,12 +116,28 @@ def _counters(indicator):
     return [c for c in (indicator.numerator, indicator.denominator) if c]
 
 
+def running_counts(store, scope, scope_ids, indicator, months):
+    """{(scope_id, month): {numerator: value}} of a running indicator: its changes summed up to each month."""
+    changes = {}
+    for row in store.cells(scope, scope_ids, None, prefix=indicator.numerator):
+        if row["counter"] == indicator.numerator:
+            changes.setdefault(row["scope_id"], []).append((row["month"], row["value"]))
+    counts = {}
+    for scope_id, rows in changes.items():
+        for month in months:
+            counts[(scope_id, month)] = {indicator.numerator: sum(v for m, v in rows if m <= month)}
+    return counts
+
+
 def by_scope(store, scope, indicator, month, scope_ids=None):
     """{scope_id: value dict} of one indicator in one month (or the current state, for snapshots)."""
     key_month = SNAPSHOT if indicator.snapshot else month
-    grouped = group(row for counter in _counters(indicator)
-                    for row in store.cells(scope, scope_ids, [key_month], prefix=counter)
-                    if row["counter"] == counter)
+    if indicator.running:
+        grouped = running_counts(store, scope, scope_ids, indicator, [key_month])
+    else:
+        grouped = group(row for counter in _counters(indicator)
+                        for row in store.cells(scope, scope_ids, [key_month], prefix=counter)
+                        if row["counter"] == counter)
     ids = scope_ids if scope_ids is not None else sorted({scope_id for scope_id, _ in grouped})
     return {scope_id: indicator.value(grouped.get((scope_id, key_month), {})) for scope_id in ids}
 
@@ -126,8 +145,11 @@ def by_scope(store, scope, indicator, month, scope_ids=None):
 def trend(store, scope, scope_id, indicator, month, months=12):
     """[(month, value dict)] over the `months` months ending with `month`."""
     keys = months_back(month, months)
-    grouped = group(row for counter in _counters(indicator)
-                    for row in store.cells(scope, [scope_id], keys, prefix=counter) if row["counter"] == counter)
+    if indicator.running:
+        grouped = running_counts(store, scope, [scope_id], indicator, keys)
+    else:
+        grouped = group(row for counter in _counters(indicator)
+                        for row in store.cells(scope, [scope_id], keys, prefix=counter) if row["counter"] == counter)
     return [(key, indicator.value(grouped.get((scope_id, key), {}))) for key in keys]
 
 

@@ -20,7 +20,8 @@ from .calendar import bangkok_date
 KEPT_FIELDS = {
     "child.screened": ("age_band_months", "rescreen", "domains"),
     "child.growth_measured": ("weight_kg", "height_cm", "measured_lying", "head_circumference_cm", "rechecked"),
-    "child.immunised": ("vaccine", "dose"),
+    "child.immunised": ("vaccine", "dose", "vaccine_code"),
+    "child.registered": ("mother_hbsag_positive",),
     "child.enrolled": ("centre_id", "school_id", "class_level"),
     "child.attendance_recorded": ("period_start", "days_expected", "days_present"),
     "child.assessed": ("tool", "result"),

@@ -10,6 +10,7 @@ from .indicators import (
     children_aged,
     group,
     median_days_to_close,
+    running_counts,
 )
 
 SCOPES = ("city", "district", "facility", "centre")
@@ -68,6 +69,10 @@ def scope_page(store, scope, scope_id, month, months=12):
     window = months_back(month, months)
     # one read of the scope's cells over the window and the current state: a page costs one query
     cells = group(store.cells(scope, [scope_id], [*window, SNAPSHOT]))
+    for indicator in INDICATORS:
+        if indicator.running:  # ... and one more for each count carried from month to month
+            for key, counts in running_counts(store, scope, [scope_id], indicator, window).items():
+                cells.setdefault(key, {}).update(counts)
     now = cells.get((scope_id, SNAPSHOT), {})
     rows = []
     for indicator in INDICATORS:

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[3]
 def test_the_insights_benchmark_runs_and_prints_its_figures(tmp_path):
     out = tmp_path / "figures.json"
     done = subprocess.run([sys.executable, str(ROOT / "bench" / "insights.py"), "--children", "150", "--pages", "3",
-                           "--json", str(out)], capture_output=True, text=True, timeout=240, cwd=str(ROOT))
+                           "--json", str(out)], check=False, capture_output=True, text=True, timeout=240, cwd=str(ROOT))
     assert done.returncode == 0, done.stderr[-2000:]
     for line in ("take:", "page overview:", "page district:", "rebuild:"):
         assert line in done.stdout, done.stdout

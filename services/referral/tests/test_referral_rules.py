@@ -6,10 +6,10 @@ import random
 import pytest
 from childlink_common.testing.events import child, event
 from childlink_contracts import ContractError
+from childlink_contracts.epi_schedule import THAI_EPI
 from childlink_referral.reasons import REASONS, deadline_for
 from childlink_referral.rules import RULES, RULES_BY_NAME, dspm, evaluate
 from childlink_referral.rules.diagnosis import in_f70_f89
-from childlink_referral.rules.epi_schedule import THAI_EPI
 from childlink_referral.rules.immunisation import schedule_for
 from childlink_referral.testing import (
     consent,

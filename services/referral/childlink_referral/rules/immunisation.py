@@ -10,10 +10,7 @@ up on all ends it, a dose falling overdue later starts a new one. Its note lists
 import datetime as dt
 from dataclasses import dataclass
 
-from childlink_contracts.vaccine_codes import rotavirus_product
-
-from ..times import BANGKOK, add_months, start_of_bangkok_day
-from .epi_schedule import (
+from childlink_contracts.epi_schedule import (
     ALIASES,
     GRACE_DAYS,
     REMINDER_UNTIL_MONTHS,
@@ -21,6 +18,9 @@ from .epi_schedule import (
     ROTAVIRUS_FIRST_DOSE_MAX_DAYS,
     THAI_EPI,
 )
+from childlink_contracts.vaccine_codes import rotavirus_product
+
+from ..times import BANGKOK, add_months, start_of_bangkok_day
 from .proposal import Proposal, Review, source_of
 
 

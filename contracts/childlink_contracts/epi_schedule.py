@@ -1,4 +1,5 @@
-"""The Thai immunisation schedule (EPI) for children 0-6, as data.
+"""The Thai immunisation schedule (EPI) for children 0-6, as data: the one table the referral service's
+reminders (childlink_referral.rules.immunisation) and the insights service's overdue count both read.
 
 Source: กำหนดการให้วัคซีนตามแผนงานสร้างเสริมภูมิคุ้มกันโรคของกระทรวงสาธารณสุข ปี 2566, กองโรคติดต่อทั่วไป
 กรมควบคุมโรค ("ความรู้เรื่องวัคซีนและกำหนดการให้วัคซีน ปี 2566",
