@@ -16,7 +16,7 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.web.handlers import http
 
-from . import views
+from . import links, views
 from .aggregate import Aggregator
 from .store import open_store
 
@@ -26,7 +26,9 @@ READ_KEYS = settings.api_keys("INSIGHTS_API_KEYS", "dev-staff-key")
 
 def insights_queue(department):
     exchange = REFERRAL_EXCHANGE if department == "referral" else events_exchange(department)
-    return consumer_queue(f"insights.{department}.events", exchange, "referral.#" if department == "referral" else "#")
+    if department == "referral":  # its referrals and its identity decisions (childlink_insights.links)
+        return consumer_queue("insights.referral.events", exchange, "referral.#", also=links.LINK_TYPES)
+    return consumer_queue(f"insights.{department}.events", exchange, "#")
 
 
 class Insights(DependencyProvider):

@@ -76,10 +76,11 @@ def compact(event):
 
 def apply(state, event):
     """Add one event to the subject's state (idempotent by event_id) and refresh its demographics."""
-    state["events"][event["event_id"]] = compact(event)
+    kept = state["events"][event["event_id"]] = compact(event)
     subject = event.get("subject") or {}
     child = subject.get("child")
     if child:
+        kept["r"] = record_key(event)  # so an undone link (childlink_insights.links) takes its events back
         # the latest registration's demographics win; a birth date is the one fact every rule leans on
         for key in ("birth_date", "sex", "district_code"):
             if child.get(key):
@@ -103,6 +104,8 @@ def merge(into, other):
     for key in ("birth_date", "sex", "district_code"):
         into.setdefault(key, other.get(key))
     into["records"] = sorted(set(into.get("records", [])) | set(other.get("records", [])))
+    if other.get("links"):
+        into["links"] = {**other["links"], **into.get("links", {})}
     return into
 
 
