@@ -6,10 +6,15 @@
 1. take: synthetic health events (a screening at every key age reached, growth measurements, and for
    some children a suspected delay and its re-screen) fed through the insights aggregator in batches of
    500 (one transaction each), as the service takes them off its queues; events/s and CPU per event;
-2. pages: the city overview and a district page rendered by the gateway's city pages over the insights
-   answers in-process (everything but the RPC hop and the network), p50/p99 of 200 of each;
-3. rebuild: every cell derived again from the stored subjects.
-Every figure carries the load average beside it: the machine is shared.
+2. pages: the city overview (a month's indicator, and the running overdue count) and a district page
+   rendered by the gateway's city pages over the insights answers in-process (everything but the RPC
+   hop and the network), p50/p99 of 200 of each;
+3. real path: the same pages through the real services - the gateway's HTTP page -> nameko RPC -> the
+   insights service process reading that store - on a throwaway vhost, signed in as the executive; and
+   the insights RPC answers alone (a standalone RPC proxy), p50/p99;
+4. rebuild: every cell derived again from the stored subjects.
+Every figure carries the load average beside it: the machine is shared. `bench/run.py` (`make bench`)
+runs the same phases through `run()` and reports them.
 """
 
 import argparse
@@ -18,10 +23,13 @@ import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/common.py, also when run as a script
 
 DOMAINS = ("gross_motor", "fine_motor", "receptive_language", "expressive_language", "personal_social")
 AGES = (9, 18, 30, 42, 60)
@@ -71,13 +79,29 @@ def events_of(n, rng):
     return out
 
 
+PAGES = (("overview", "/city?indicator=dspm_on_track_18&month=2025-06"),
+         ("overview_overdue", "/city?indicator=epi_overdue&month=2025-06"),
+         ("district", "/city/districts/1001?month=2025-06"))
+RPC_CALLS = (("overview", "overview", ("dspm_on_track_18", "2025-06")),
+             ("overview_overdue", "overview", ("epi_overdue", "2025-06")),
+             ("district", "scope_page", ("district", "1001", "2025-06")))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--children", type=int, default=300_000)
     parser.add_argument("--pages", type=int, default=200)
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
+    figures = run(args.children, args.pages)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(figures, indent=2))
+    return 0
 
+
+def run(children, page_count):
+    """Every phase; the figures as a dict (bench/run.py puts them in the report)."""
     from childlink_gateway.city.pages import CityConsole
     from childlink_insights.aggregate import Aggregator
     from childlink_insights.store.sqlite_store import SqliteInsightsStore
@@ -85,15 +109,17 @@ def main(argv=None):
     from childlink_referral.growth import zscores
 
     rng = random.Random(2026)
-    figures = {"children": args.children, "load_start": load()}
+    figures = {"children": children, "load_start": load()}
     with tempfile.TemporaryDirectory() as work:
-        store = SqliteInsightsStore(Path(work) / "insights.sqlite3")
+        # where the insights service process finds it in the real-path phase (CHILDLINK_DATA_DIR)
+        (Path(work) / "data").mkdir()
+        store = SqliteInsightsStore(Path(work) / "data" / "insights.sqlite3")
         aggregator = Aggregator(store, zscores)
         events, started, cpu = 0, time.perf_counter(), time.process_time()
         batch = []
-        for n in range(args.children):
+        for n in range(children):
             batch.extend(events_of(n, rng))
-            if len(batch) >= 500 or n == args.children - 1:
+            if len(batch) >= 500 or n == children - 1:
                 with store.batch():
                     for event in batch:
                         aggregator.take(event)
@@ -103,10 +129,11 @@ def main(argv=None):
         took, cpu_s = time.perf_counter() - started, time.process_time() - cpu
         figures.update(events=events, take_s=round(took, 1), take_events_per_s=round(events / took),
                        take_cpu_ms_per_event=round(1000 * cpu_s / events, 3), load_take=load())
-        print(f"take: {events:,} events for {args.children:,} children in {took:.1f} s "
+        print(f"take: {events:,} events for {children:,} children in {took:.1f} s "
               f"({events / took:,.0f} events/s, {1000 * cpu_s / events:.3f} ms CPU an event; load {load()})")
 
-        figures.update(pages(store, args.pages, CityConsole, InProcessInsights))
+        figures.update(pages(store, page_count, CityConsole, InProcessInsights))
+        figures.update(real_path(Path(work), page_count))
         started = time.perf_counter()
         with store.batch():
             subjects = aggregator.rebuild()
@@ -114,10 +141,72 @@ def main(argv=None):
         figures.update(rebuild_s=round(rebuild_s, 1), rebuild_subjects=subjects, load_rebuild=load())
         print(f"rebuild: {subjects:,} subjects ({events:,} events) in {rebuild_s:.1f} s; load {load()}")
         store.close()
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(figures, indent=2))
-    return 0
+    return figures
+
+
+def _percentiles(times):
+    times = sorted(times)
+    return statistics.median(times), times[min(len(times) - 1, int(0.99 * len(times)))]
+
+
+def real_path(work, count):
+    """p50/p99 through the real services on a throwaway vhost: the gateway's city pages over HTTP (page ->
+    nameko RPC -> the insights process -> its SQLite store -> the page rendered), then the RPC answers
+    alone from a standalone proxy."""
+    import requests
+    from childlink_common.testing.services import System
+    from childlink_gateway.testing import CSRF_RE, PASSWORD
+    from common import ThrowawayVhost
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    out = {}
+    with ThrowawayVhost("insights") as vhost:
+        system = System(vhost.amqp_uri, work, services=("insights", "gateway")).start()
+        try:
+            env = {k: v for k, v in os.environ.items() if k != "MONGO_URI"}
+            env.update(CHILDLINK_DATA_DIR=str(work / "data"), GATEWAY_DEMO_PASSWORD=PASSWORD)
+            subprocess.run([sys.executable, "-m", "childlink_gateway.seed"], env=env, capture_output=True,
+                           text=True, timeout=120, check=True)
+            base, session = system["gateway"].url, requests.Session()
+            token = CSRF_RE.search(session.get(f"{base}/signin", timeout=30).text).group(1)
+            signed = session.post(f"{base}/signin", data={"username": "exec.prapa", "password": PASSWORD,
+                                                          "csrf_token": token}, timeout=30)
+            assert signed.ok and "/signin" not in signed.url, ("sign-in", signed.status_code, signed.url)
+            for name, path in PAGES:
+                session.get(base + path, timeout=30)  # the first call opens the gateway's RPC connection
+                times, inside, rpc_parts = [], [], []
+                for _ in range(count):
+                    started = time.perf_counter()
+                    response = session.get(base + path, timeout=30)
+                    times.append((time.perf_counter() - started) * 1000)
+                    assert response.status_code == 200, (path, response.status_code)
+                    timing = dict(part.strip().split(";dur=") for part in response.headers["Server-Timing"].split(","))
+                    inside.append(float(timing["total"]))
+                    rpc_parts.append(float(timing["rpc"]))
+                p50, p99 = _percentiles(times)
+                out[f"http_{name}_p50_ms"], out[f"http_{name}_p99_ms"] = round(p50, 1), round(p99, 1)
+                # the gateway's own Server-Timing: its whole handling, and the RPC wait within it
+                out[f"http_{name}_gateway_p99_ms"] = round(_percentiles(inside)[1], 1)
+                out[f"http_{name}_rpc_p99_ms"] = round(_percentiles(rpc_parts)[1], 1)
+                out[f"load_http_{name}"] = load()
+                print(f"http page {name} (gateway -> RPC -> insights): p50 {p50:.1f} ms, p99 {p99:.1f} ms over "
+                      f"{count} (target p99 < 200 ms; in the gateway p99 {_percentiles(inside)[1]:.1f} ms, of it "
+                      f"RPC {_percentiles(rpc_parts)[1]:.1f} ms); load {load()}")
+            with ClusterRpcProxy({"AMQP_URI": vhost.amqp_uri}) as rpc:
+                for name, method, call_args in RPC_CALLS:
+                    getattr(rpc.insights, method)(*call_args)
+                    times = []
+                    for _ in range(count):
+                        started = time.perf_counter()
+                        answer = getattr(rpc.insights, method)(*call_args)
+                        times.append((time.perf_counter() - started) * 1000)
+                        assert answer["ok"], answer
+                    p50, p99 = _percentiles(times)
+                    out[f"rpc_{name}_p50_ms"], out[f"rpc_{name}_p99_ms"] = round(p50, 1), round(p99, 1)
+                    print(f"rpc {name}: p50 {p50:.1f} ms, p99 {p99:.1f} ms over {count}; load {load()}")
+        finally:
+            system.stop()
+    return out
 
 
 def pages(store, count, console_class, insights_class):
@@ -143,16 +232,14 @@ def pages(store, count, console_class, insights_class):
                                 app.handle(Request(environ), None)(environ, start))
         browser.sign_in("exec.prapa")
         out = {}
-        for name, path in (("overview", "/city?indicator=dspm_on_track_18&month=2025-06"),
-                           ("district", "/city/districts/1001?month=2025-06")):
+        for name, path in PAGES:
             times = []
             for _ in range(count):
                 started = time.perf_counter()
                 response = browser.get(path)
                 times.append((time.perf_counter() - started) * 1000)
                 assert response.status_code == 200, (path, response.status_code)
-            times.sort()
-            p50, p99 = statistics.median(times), times[min(len(times) - 1, int(0.99 * len(times)))]
+            p50, p99 = _percentiles(times)
             out[f"{name}_p50_ms"], out[f"{name}_p99_ms"] = round(p50, 1), round(p99, 1)
             print(f"page {name}: p50 {p50:.1f} ms, p99 {p99:.1f} ms over {count} (target p99 < 200 ms); load {load()}")
         gateway_store.close()

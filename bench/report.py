@@ -136,6 +136,7 @@ def render(r):
                          "plus the 10,000 written for the inbox)", raised, "", "", ""))
     lines += _cpu(r)
     lines += _growth(r, e2e)
+    lines += _city(r.get("insights"))
     notes = Path(__file__).with_name("notes.md")
     if notes.exists():
         lines += ["", notes.read_text().rstrip()]
@@ -237,3 +238,31 @@ if __name__ == "__main__":
     import sys
 
     print(render(json.loads(Path(sys.argv[1]).read_text())), end="")
+
+
+def _city(c):
+    """Phase 7: the city's figures (bench/insights.py), issue 15's target: p99 < 200 ms."""
+    if not c:
+        return []
+    lines = ["", f"## The city's figures (insights): {c['children']:,} children, {c['events']:,} events", "",
+             row("figure", "measured", "load avg", "target", ""), row(*["---"] * 5),
+             row("events taken by the insights aggregator, batches of 500 (one transaction each), in-process",
+                 f"{c['take_events_per_s']:,} events/s ({c['take_cpu_ms_per_event']:.3f} ms CPU an event; "
+                 f"{c['take_s']:,} s)", c["load_take"], "", "")]
+    for name, label in (("overview", "city overview (DSPM on track at 18 months)"),
+                        ("overview_overdue", "city overview (children with an overdue dose, a running count)"),
+                        ("district", "district page (every indicator's 12-month trend)")):
+        if f"http_{name}_p99_ms" in c:
+            p99 = c[f"http_{name}_p99_ms"]
+            lines.append(row(
+                f"{label}: gateway HTTP page -> nameko RPC -> insights service -> page, signed in",
+                (f"p50 {c[f'http_{name}_p50_ms']} ms, **p99 {p99} ms** (inside the gateway p99 "
+                 f"{c[f'http_{name}_gateway_p99_ms']} ms, of it RPC {c[f'http_{name}_rpc_p99_ms']} ms; "
+                 f"the RPC answer alone p99 {c[f'rpc_{name}_p99_ms']} ms)"),
+                c[f"load_http_{name}"], "p99 < 200 ms", verdict(p99 < 200)))
+        if f"{name}_p99_ms" in c:
+            lines.append(row(f"{label}: rendered in-process over the answers (no RPC, no network)",
+                             f"p50 {c[f'{name}_p50_ms']} ms, p99 {c[f'{name}_p99_ms']} ms", "", "", ""))
+    lines.append(row("rebuild: every cell derived again from the stored subjects",
+                     f"{c['rebuild_s']} s ({c['rebuild_subjects']:,} subjects)", c["load_rebuild"], "", ""))
+    return lines

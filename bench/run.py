@@ -519,6 +519,8 @@ def main(argv=None):
             if sizes["slice_s"]:
                 end_to_end_on_big_store(results, work, templates, sizes, big)
                 results["first_load_s"] = first_load_estimate(results["e2e"]["rate"], results["slice"]["rate"])
+
+        city_figures(results, "smoke" if args.smoke else "quick" if args.quick else "full")
     finally:
         results["took_s"] = time.time() - run_started
         results["load_at_end"] = loadavg()
@@ -550,6 +552,19 @@ def end_to_end_on_big_store(results, work, templates, sizes, big):
         finally:
             results["slice_memory_mib"] = sampler.stop()
             system.stop()
+
+
+# phase 7, the city's figures: bench/insights.py (also `make bench-insights`), children and page reads each
+INSIGHTS_SIZES = {"full": (300_000, 200), "quick": (20_000, 100), "smoke": (150, 3)}
+
+
+def city_figures(results, size):
+    """Phase 7: the insights service at Bangkok's size - events taken, the city pages in-process and
+    through the real gateway -> RPC -> insights path, a rebuild (bench/insights.py)."""
+    import insights
+    children, pages = INSIGHTS_SIZES[size]
+    log(f"phase 7: the city's figures, {children:,} children")
+    results["insights"] = insights.run(children, pages)
 
 
 def count_referrals(referral_db):

@@ -41,39 +41,31 @@ def index_month(index):
 
 
 def _given(health):
-    """{(vaccine, dose): the earliest day it is recorded as given} and the rotavirus product recorded."""
-    given, product = {}, None
+    """{(vaccine, dose): the earliest day it is recorded as given}, the rotavirus product recorded (from its
+    43-file code, as the reminders read it) and whether the mother is HBsAg-positive."""
+    given, rota_codes, hbsag_positive = {}, {}, False
     for event in health:
-        if event["type"] != "child.immunised":
-            continue
-        key = (event["p"].get("vaccine"), event["p"].get("dose"))
-        day = dt.date.fromisoformat(event["date"])
-        if key not in given or day < given[key]:
-            given[key] = day
-    for (vaccine, _), code in sorted(_rota_codes(health).items()):
-        if vaccine == "ROTA" and rotavirus_product(code):
-            product = rotavirus_product(code)
-            break
-    return given, product
+        kind = event["type"]
+        if kind == "child.immunised":
+            p = event["p"]
+            key = (p.get("vaccine"), p.get("dose"))
+            day = dt.date.fromisoformat(event["date"])
+            if key not in given or day < given[key]:
+                given[key] = day
+            if key[0] == "ROTA" and p.get("vaccine_code"):
+                rota_codes.setdefault(key, p["vaccine_code"])
+        elif kind == "child.registered" and event["p"].get("mother_hbsag_positive"):
+            hbsag_positive = True
+    product = next((rotavirus_product(code) for _, code in sorted(rota_codes.items(), key=lambda item: str(item[0]))
+                    if rotavirus_product(code)), None)
+    return given, product, hbsag_positive
 
 
-def _rota_codes(health):
-    codes = {}
-    for event in health:
-        p = event["p"]
-        if event["type"] == "child.immunised" and p.get("vaccine") == "ROTA" and p.get("vaccine_code"):
-            codes.setdefault((p["vaccine"], p.get("dose")), p["vaccine_code"])
-    return codes
-
-
-def _last_day(birth, vaccine, dose, product, rota_started):
-    """The first day the dose is no longer overdue for want of it: its last age."""
-    if vaccine != "ROTA":
-        return add_months(birth, REMINDER_UNTIL_MONTHS)
-    first_dose_limit = birth + dt.timedelta(days=ROTAVIRUS_FIRST_DOSE_MAX_DAYS)
-    if dose == 1 or not rota_started:
-        return first_dose_limit
-    return birth + dt.timedelta(days=ROTAVIRUS[product]["last_dose_max_days"])
+# the schedule flattened once: (slot's window end in months, only_if, vaccine, dose, the keys that count as it)
+DOSES = tuple((slot["window_end_months"], slot.get("only_if"), vaccine, dose,
+               ((vaccine, dose), *ALIASES.get((vaccine, dose), ())))
+              for slot in THAI_EPI for vaccine, dose in slot["doses"])
+GRACE = dt.timedelta(days=GRACE_DAYS)
 
 
 def overdue_spans(birth, health):
@@ -81,23 +73,34 @@ def overdue_spans(birth, health):
     at the month's end. `health`: the child's standing health events (compact, oldest first)."""
     if not health:
         return []
-    given, product = _given(health)
-    hbsag_positive = any(e["type"] == "child.registered" and e["p"].get("mother_hbsag_positive") for e in health)
-    rota_started = ("ROTA", 1) in given
+    given, product, hbsag_positive = _given(health)
+    # the first day each dose is no longer overdue for want of it: its last age
+    until = add_months(birth, REMINDER_UNTIL_MONTHS)
+    rota_first = birth + dt.timedelta(days=ROTAVIRUS_FIRST_DOSE_MAX_DAYS)
+    rota_later = (birth + dt.timedelta(days=ROTAVIRUS[product]["last_dose_max_days"]) if ("ROTA", 1) in given
+                  else rota_first)  # a series not started by dose 1's maximum age is not started at all
+    rota_doses = ROTAVIRUS[product]["doses"]
+    overdue_from = {}
     spans = []
-    for slot in THAI_EPI:
-        if slot.get("only_if") == "mother_hbsag_positive" and not hbsag_positive:
+    for window_end, only_if, vaccine, dose, keys in DOSES:
+        if only_if == "mother_hbsag_positive" and not hbsag_positive:
             continue
-        overdue_from = add_months(birth, slot["window_end_months"]) + dt.timedelta(days=GRACE_DAYS)
-        for vaccine, dose in slot["doses"]:
-            if vaccine == "ROTA" and dose > ROTAVIRUS[product]["doses"]:
+        if vaccine == "ROTA":
+            if dose > rota_doses:
                 continue
-            days = [given[key] for key in ((vaccine, dose), *ALIASES.get((vaccine, dose), ())) if key in given]
-            end = min([*days, _last_day(birth, vaccine, dose, product, rota_started)])
-            # overdue on a month's last day D when overdue_from <= D < end
-            first, last = month_index(overdue_from), month_index(end) - 1
-            if first <= last:
-                spans.append((first, last))
+            last_age = rota_first if dose == 1 else rota_later
+        else:
+            last_age = until
+        if window_end not in overdue_from:
+            overdue_from[window_end] = month_index(add_months(birth, window_end) + GRACE)
+        end = last_age
+        for key in keys:
+            if key in given and given[key] < end:
+                end = given[key]
+        # overdue on a month's last day D when overdue_from <= D < end
+        first, last = overdue_from[window_end], month_index(end) - 1
+        if first <= last:
+            spans.append((first, last))
     merged = []
     for first, last in sorted(spans):
         if merged and first <= merged[-1][1] + 1:
