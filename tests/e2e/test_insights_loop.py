@@ -3,11 +3,18 @@ RabbitMQ: simulated events move the right cells, and a referral raised by the re
 from `referral.events`."""
 
 import datetime as dt
+import json
 
 import pytest
 import requests
 from childlink_common.testing.events import child, event
-from childlink_common.testing.services import DEPARTMENTS, STAFF_KEY, System, wait_until
+from childlink_common.testing.services import (
+    DEPARTMENTS,
+    STAFF_KEY,
+    System,
+    identity_headers,
+    wait_until,
+)
 from childlink_contracts import with_check_digit
 from childlink_insights.calendar import BANGKOK, add_months, month_of
 from childlink_insights.store.sqlite_store import SqliteInsightsStore
@@ -65,3 +72,48 @@ def test_screenings_and_a_referral_move_the_district_cells(system, tmp_path):
     assert refused.status_code == 422 and "indicator" in refused.json()["errors"]
     assert requests.get(f"{url}/v1/overview", timeout=10).status_code == 401
     assert requests.get(f"{url}/health", timeout=10).json()["status"] == "ok"
+
+
+def test_a_child_the_referral_service_links_counts_once_and_twice_again_after_the_undo(system, tmp_path):
+    """Two records of one child (a health centre's and a centre's, no national ID) that the referral
+    service links automatically: `child.linked` on referral.events folds them into one child here;
+    a registrar's undo (`child.unlinked`) makes them two again."""
+
+    guardian = {"national_id": "3100701443816", "phone": "0812345678", "relation": "mother"}
+
+    def subject(local_id, given_name):
+        return child(local_id=local_id, national_id=None, given_name=given_name, family_name="รักไทย",
+                     birth_date="2023-08-09", guardian=guardian)
+
+    assert system.post("health", [event("health", "child.registered", subject=subject("HN-L-1", "ด.ญ. สมใจ"),
+                                        occurred_days_ago=400)]).status_code == 202
+    store = SqliteInsightsStore(tmp_path / "data" / "insights.sqlite3")
+    try:
+        wait_until(lambda: cell(store, "children.born", "2023-08", "city", "BKK") == 1, timeout=60,
+                   message="the health centre's record counted")
+        assert system.post("social", [event("social", "child.enrolled", subject=subject("CDC-L-1", "สมใจ"),
+                                            occurred_days_ago=100)]).status_code == 202
+        health_child = system.find_child(department="health", facility="HC-1001-01", local_id="HN-L-1")
+        wait_until(lambda: system.find_child(department="social", facility="CDC-1001-01", local_id="CDC-L-1")
+                   == health_child, timeout=60, message="the referral service linked the two records")
+        # the link folds the centre's record into the health centre's child: one child, whatever the order
+        wait_until(lambda: store.alias_of("child:rec:social:CDC-1001-01:CDC-L-1") == "child:rec:health:HC-1001-01:HN-L-1",
+                   timeout=60, message="the link followed")
+        assert cell(store, "children.born", "2023-08", "city", "BKK") == 1
+        merges = [json.loads(store.alias_of(key)) for key in _merge_keys(store)]
+        assert [m["status"] for m in merges] == ["applied"]
+        registrar = identity_headers({"user_id": "reg.suda", "role": "registrar", "department": "health"})
+        merge_id = _merge_keys(store)[0].removeprefix("merge:")
+        undo = requests.post(f"{system['referral'].url}/v1/identity/merges/{merge_id}/undo",
+                             json={"reason": "two children after all", "expected_version": 1}, headers=registrar,
+                             timeout=10)
+        assert undo.status_code == 200, undo.text
+        wait_until(lambda: cell(store, "children.born", "2023-08", "city", "BKK") == 2, timeout=60,
+                   message="the undo followed: two children again")
+    finally:
+        store.close()
+
+
+def _merge_keys(store):
+    rows = store.db.read("SELECT record FROM aliases WHERE record LIKE 'merge:%'")
+    return [row["record"] for row in rows]
