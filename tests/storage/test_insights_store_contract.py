@@ -1,6 +1,7 @@
 """The insights store contract: subjects with their facts, record aliases and additive cells, the same
 promises on SQLite and on MongoDB (mongoeco over the wire)."""
 
+import pytest
 from childlink_common.testing.store_contract import StoreContract
 from childlink_insights.aggregate import Aggregator
 from childlink_insights.store.mongo_store import MongoInsightsStore
@@ -56,20 +57,24 @@ class InsightsStoreContract(StoreContract):
         assert store.cells("city") == [] and store.get_subject("k") is not None
 
     def test_the_aggregator_gives_the_same_cells_on_every_adapter(self, store):
-        event = {
-            "event_id": "8c1f0f4e-0000-4000-8000-000000000001", "type": "child.screened", "version": 1,
-            "occurred_at": "2024-10-20T03:00:00Z", "recorded_at": "2024-10-20T03:00:00Z",
-            "source": {"department": "health", "system": "t", "facility": {"code": "HC01", "district_code": "1001"}},
-            "subject": {"child": {"local_id": "A", "birth_date": "2024-01-10", "sex": "male"}},
-            "payload": {"age_band_months": 9, "rescreen": False, "domains": {
-                d: "normal" for d in ("gross_motor", "fine_motor", "receptive_language", "expressive_language",
-                                      "personal_social")}}}
+        event = screened_event()
         aggregator = Aggregator(store, zscores)
         aggregator.take(event)
         aggregator.take(event)
         aggregator.flush()
         assert ("1001", "2024-10", "dspm.9.on_track", 1) in cells_of(store, "district")
         assert ("HC01", "2024-10", "dspm.9.screened_in_time", 1) in cells_of(store, "facility")
+
+
+def screened_event(local_id="A"):
+    return {
+        "event_id": f"8c1f0f4e-0000-4000-8000-{ord(local_id[0]):012d}", "type": "child.screened",
+        "version": 1, "occurred_at": "2024-10-20T03:00:00Z", "recorded_at": "2024-10-20T03:00:00Z",
+        "source": {"department": "health", "system": "t", "facility": {"code": "HC01", "district_code": "1001"}},
+        "subject": {"child": {"local_id": local_id, "birth_date": "2024-01-10", "sex": "male"}},
+        "payload": {"age_band_months": 9, "rescreen": False, "domains": {
+            d: "normal" for d in ("gross_motor", "fine_motor", "receptive_language", "expressive_language",
+                                  "personal_social")}}}
 
 
 class TestSqliteInsightsStore(InsightsStoreContract):
@@ -80,3 +85,39 @@ class TestSqliteInsightsStore(InsightsStoreContract):
 class TestMongoInsightsStore(InsightsStoreContract):
     def open_store(self, request):
         return MongoInsightsStore(request.getfixturevalue("mongo_uri"), database=request.getfixturevalue("mongo_database"))
+
+    def test_a_crash_before_or_during_a_flush_is_finished_on_the_next_open_and_never_doubled(self, store,
+                                                                                            request):
+        """No transactions on MongoDB: each flush is one journal document, applied on the next open if the
+        process died after writing it - the subject saved and its cells moved exactly once."""
+        on_track = ("1001", "2024-10", "dspm.9.on_track", 1)
+
+        def killed(*args, **kwargs):
+            raise RuntimeError("killed")
+
+        # killed after the journal was written, before any of it was applied
+        store._apply = killed
+        with pytest.raises(RuntimeError), store.batch():
+            aggregator = Aggregator(store, zscores)
+            aggregator.take(screened_event("A"))
+            aggregator.flush()
+        assert cells_of(store, "district") == [] and store.get_subject("child:rec:health:HC01:A") is None
+        # killed after applying it all but the journal's deletion
+        second = self.open_store(request)
+        assert on_track in cells_of(second, "district") and second.get_subject("child:rec:health:HC01:A")
+        second.journal_docs.delete_one = killed
+        with pytest.raises(RuntimeError), second.batch():
+            aggregator = Aggregator(second, zscores)
+            aggregator.take(screened_event("B"))
+            aggregator.flush()
+        third = self.open_store(request)  # applies B's journal again: its cells must not count twice
+        assert ("1001", "2024-10", "dspm.9.on_track", 2) in cells_of(third, "district")
+        with third.batch():  # both events redelivered after the crashes: nothing changes
+            aggregator = Aggregator(third, zscores)
+            aggregator.take(screened_event("A"))
+            aggregator.take(screened_event("B"))
+            aggregator.flush()
+        assert ("1001", "2024-10", "dspm.9.on_track", 2) in cells_of(third, "district")
+        assert list(third.journal_docs.find()) == []
+        second.close()
+        third.close()

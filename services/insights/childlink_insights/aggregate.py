@@ -19,7 +19,6 @@ class Aggregator:
         self.store = store
         self.zscores = zscores
         self._pending = {}  # cell deltas not yet written: one write per batch, many events share a cell
-        self._new_record = None  # the record the event being taken is the first of
 
     def flush(self):
         """Write the cell deltas of the events taken since the last flush (inside the batch's transaction)."""
@@ -40,15 +39,14 @@ class Aggregator:
         kind = subject_kind(event)
         if kind is None:
             return False
-        self._new_record = None
-        key = self._subject_key(kind, event)
+        key, new_record = self._subject_key(kind, event)
         if key is None:
             return False
         state, facts = self.store.get_subject(key) or (new_state(kind), {})
         state = apply(state, event)
         self._save(key, state, facts)
-        if self._new_record:
-            self._record_seen(self._new_record)
+        if new_record:
+            self._record_seen(new_record)
         return True
 
     # --- the referral's links (childlink_insights.links) -------------------------------------------
@@ -118,15 +116,14 @@ class Aggregator:
         self._save(merged_key, merged, {})
 
     def _subject_key(self, kind, event):
+        """(the subject's key, the record key if this is the record's first event here)."""
         if kind == "centre":
-            return f"centre:{event['subject']['centre']['centre_id']}"
+            return f"centre:{event['subject']['centre']['centre_id']}", None
         if kind == "referral":
             referral_id = (event.get("payload") or {}).get("referral_id")
-            return f"referral:{referral_id}" if referral_id else None
+            return (f"referral:{referral_id}" if referral_id else None), None
         record = record_key(event)
         held = self.store.alias_of(record)
-        if held is None:
-            self._new_record = record
         by_id = national_id_key(event)
         if by_id is None or held == by_id:
             target = held or record
@@ -138,7 +135,7 @@ class Aggregator:
             target = held  # a record keeps its child; a second national ID on it does not move it
         if held != target:
             self.store.set_alias(record, target)
-        return target
+        return target, (record if held is None else None)
 
     def _fold(self, old_key, new_key):
         old = self.store.get_subject(old_key)
@@ -169,7 +166,7 @@ class Aggregator:
             self._add(after)
             self.store.put_subject(key, state, after)
             count += 1
-            if count % 1000 == 0:
+            if count % 100 == 0:  # a flush is one journal document on MongoDB: keep it small
                 self.flush()
         self.flush()
         return count
