@@ -150,3 +150,23 @@ def test_signed_out_goes_to_sign_in_and_unknown_districts_are_404(city):
     city.sign_in("exec.prapa")
     assert city.get("/city/districts/9999").status_code == 404
     assert city.get("/city/districts/1001?month=garbage").status_code == 200  # falls back to this month
+
+
+def test_children_with_an_overdue_dose_are_chosen_shown_and_downloaded_in_both_languages(city):
+    """Every screened child here has no dose recorded: overdue since February 2024 (BCG), so in October 10
+    in Phra Nakhon, 8 in Dusit, Bang Rak's 2 hidden."""
+    city.sign_in("exec.prapa")
+    html = text(city.get(f"/city?indicator=epi_overdue&month={MONTH}"))
+    assert re.search(r'<option value="epi_overdue"[^>]*selected', html), "chosen in the indicator list"
+    assert "เด็กที่มีวัคซีนค้างเกินกำหนด" in html
+    found = re.search(r'id="district-1001" data-status="[a-z]+">(.*?)</tr>', html, re.DOTALL)
+    assert found and '<td class="num">10</td>' in found.group(1), found
+    assert re.search(r'id="district-1004" data-status="small">.*?&lt;5', html, re.DOTALL)
+    rows = list(csv.DictReader(io.StringIO(text(city.get(f"/city.csv?indicator=epi_overdue&month={MONTH}"))
+                                           .lstrip("\ufeff"))))
+    assert {row["district_code"]: row["numerator"] for row in rows} == {"1001": "10", "1002": "8"}
+    district = text(city.get(f"/city/districts/1001?month={MONTH}"))
+    assert "เด็กที่มีวัคซีนค้างเกินกำหนด" in district
+    city.post("/prefs", {"lang": "en", "next": "/city"})
+    html = text(city.get(f"/city?indicator=epi_overdue&month={MONTH}"))
+    assert "Children with an overdue dose" in html and "เด็กที่มีวัคซีนค้างเกินกำหนด" not in html
