@@ -108,6 +108,8 @@ class Aggregator:
         if parts is None:
             return
         kept, merged, merged_key = parts
+        if not merged["records"]:
+            return
         if merged_key == kept_key or self.store.get_subject(merged_key) is not None:
             merged_key = merged["records"][0]  # the old key was taken since (a national ID): the record's own
         self._save(kept_key, kept, held[1])
