@@ -25,6 +25,10 @@ class Aggregator:
         pending, self._pending = {key: value for key, value in self._pending.items() if value}, {}
         self.store.add_cells(pending)
 
+    def discard(self):
+        """Forget the deltas not yet written: the batch they belong to was rolled back (and is redelivered)."""
+        self._pending = {}
+
     def _add(self, delta):
         for key, value in delta.items():
             self._pending[key] = self._pending.get(key, 0) + value

@@ -59,10 +59,14 @@ class InsightsService:
 
     def _take(self, bodies, department):
         taken = 0
-        with self.insights.store.batch():
-            for body in bodies:
-                taken += bool(self.insights.aggregator.take(body))
-            self.insights.aggregator.flush()
+        try:
+            with self.insights.store.batch():
+                for body in bodies:
+                    taken += bool(self.insights.aggregator.take(body))
+                self.insights.aggregator.flush()
+        except Exception:
+            self.insights.aggregator.discard()  # rolled back: its deltas must not ride on the next batch
+            raise
         log.info("insights.batch", department=department, messages=len(bodies), counted=taken)
 
     @consume_batches(insights_queue("social"))

@@ -184,3 +184,17 @@ def test_rebuild_gives_the_same_cells(store, take):
     after = sorted((r["scope"], r["scope_id"], r["month"], r["counter"], r["value"])
                    for scope in ("city", "district", "facility") for r in store.cells(scope))
     assert after == before and before
+
+
+def test_a_batch_rolled_back_and_taken_again_counts_once(store):
+    aggregator = Aggregator(store, zscores)
+    first, second = screened("2024-10-20", 9, local_id="R1"), screened("2024-10-20", 9, local_id="R2")
+    with pytest.raises(RuntimeError), store.batch():
+        aggregator.take(first)
+        raise RuntimeError("the batch fails before its flush")
+    aggregator.discard()  # as the service does when a batch fails: it is redelivered, one event at a time
+    for event in (first, second):
+        with store.batch():
+            aggregator.take(event)
+            aggregator.flush()
+    assert cell(store, "dspm.9.target", "2024-10") == 2
