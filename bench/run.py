@@ -21,7 +21,9 @@ Phases:
  5. peak memory (RSS) of each service through phases 2-4;
  6. growth: store-level costs with 10,000 and 300,000 children pre-loaded directly into the SQLite
     store, then an end-to-end slice on top of the 300,000-children store, and from the two
-    end-to-end rates an estimate of the first load (1,000,000 events over 300,000 children).
+    end-to-end rates an estimate of the first load (1,000,000 events over 300,000 children);
+ 7. the city's figures (bench/insights.py, also `make bench-insights`): 300,000 children taken by the
+    insights aggregator, the overview and district pages through gateway HTTP -> RPC -> insights, a rebuild.
 """
 
 import argparse
