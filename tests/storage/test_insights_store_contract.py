@@ -7,6 +7,8 @@ from childlink_insights.aggregate import Aggregator
 from childlink_insights.store.mongo_store import MongoInsightsStore
 from childlink_insights.store.sqlite_store import SqliteInsightsStore
 from childlink_referral.growth import zscores
+from childlink_referral.identity import new_child_id
+from childlink_referral.linking import identity_event
 
 
 def cells_of(store, scope):
@@ -64,6 +66,23 @@ class InsightsStoreContract(StoreContract):
         aggregator.flush()
         assert ("1001", "2024-10", "dspm.9.on_track", 1) in cells_of(store, "district")
         assert ("HC01", "2024-10", "dspm.9.screened_in_time", 1) in cells_of(store, "facility")
+
+    def test_a_link_and_its_undo_move_the_cells_on_every_adapter(self, store):
+        aggregator = Aggregator(store, zscores)
+        merge = {"merge_id": "m-1", "kept_id": new_child_id("local:health:HC01:A"),
+                 "merged_id": new_child_id("local:health:HC01:B"), "how": "reviewed", "record_keys": []}
+        step = {"at": "2025-01-05T03:00:00Z", "by": {"user_id": "r", "role": "registrar"}}
+        for events in ([screened_event("A"), screened_event("B")],
+                       [identity_event(merge, "linked", {**step, "event_id": "m-1-1", "version": 1})],
+                       [identity_event(merge, "unlinked", {**step, "event_id": "m-1-2", "version": 2})]):
+            with store.batch():
+                for event in events:
+                    aggregator.take(event)
+                aggregator.flush()
+            if events[0]["type"] == "child.linked":
+                assert ("1001", "2024-10", "dspm.9.target", 1) in cells_of(store, "district")
+        assert ("1001", "2024-10", "dspm.9.target", 2) in cells_of(store, "district")
+        assert store.get_subject("child:rec:health:HC01:B") is not None
 
 
 def screened_event(local_id="A"):
