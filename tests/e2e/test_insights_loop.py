@@ -89,16 +89,16 @@ def test_a_child_the_referral_service_links_counts_once_and_twice_again_after_th
                                         occurred_days_ago=400)]).status_code == 202
     store = SqliteInsightsStore(tmp_path / "data" / "insights.sqlite3")
     try:
-        wait_until(lambda: cell(store, "children.born", "2023-08", "city", "BKK") == 1, timeout=60,
+        wait_until(lambda: cell(store, "children.born", "2023-08", "city", "BKK") == 1, timeout=120,
                    message="the health centre's record counted")
         assert system.post("social", [event("social", "child.enrolled", subject=subject("CDC-L-1", "สมใจ"),
                                             occurred_days_ago=100)]).status_code == 202
         health_child = system.find_child(department="health", facility="HC-1001-01", local_id="HN-L-1")
         wait_until(lambda: system.find_child(department="social", facility="CDC-1001-01", local_id="CDC-L-1")
-                   == health_child, timeout=60, message="the referral service linked the two records")
+                   == health_child, timeout=120, message="the referral service linked the two records")
         # the link folds the centre's record into the health centre's child: one child, whatever the order
         wait_until(lambda: store.alias_of("child:rec:social:CDC-1001-01:CDC-L-1") == "child:rec:health:HC-1001-01:HN-L-1",
-                   timeout=60, message="the link followed")
+                   timeout=120, message="the link followed")
         assert cell(store, "children.born", "2023-08", "city", "BKK") == 1
         merges = [json.loads(store.alias_of(key)) for key in _merge_keys(store)]
         assert [m["status"] for m in merges] == ["applied"]
@@ -108,7 +108,7 @@ def test_a_child_the_referral_service_links_counts_once_and_twice_again_after_th
                              json={"reason": "two children after all", "expected_version": 1}, headers=registrar,
                              timeout=10)
         assert undo.status_code == 200, undo.text
-        wait_until(lambda: cell(store, "children.born", "2023-08", "city", "BKK") == 2, timeout=60,
+        wait_until(lambda: cell(store, "children.born", "2023-08", "city", "BKK") == 2, timeout=120,
                    message="the undo followed: two children again")
     finally:
         store.close()
