@@ -40,6 +40,7 @@ class MongoInsightsStore:
         self._held = None  # {"subjects": {key: doc or None}, "aliases": {record: key}} inside a batch
         with unavailable_as_store_error():
             self.cell_docs.create_index([("scope", ASCENDING), ("month", ASCENDING), ("counter", ASCENDING)])
+            self.cell_docs.create_index([("scope", ASCENDING), ("counter", ASCENDING), ("month", ASCENDING)])
             for journal in self.journal_docs.find().sort("_id", ASCENDING):  # left by a crash: finish it
                 self._apply(journal)
 

@@ -26,6 +26,8 @@ CREATE TABLE IF NOT EXISTS cells (
     PRIMARY KEY (scope, scope_id, month, counter)
 );
 CREATE INDEX IF NOT EXISTS cells_month ON cells (scope, month, counter);
+-- a running count (epi_overdue) reads one counter over every month
+CREATE INDEX IF NOT EXISTS cells_counter ON cells (scope, counter, month);
 """
 
 
