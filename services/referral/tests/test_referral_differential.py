@@ -56,7 +56,7 @@ def schedule_from_scratch(state):
                 remind_until = min(remind_until, born + dt.timedelta(days=ROTAVIRUS_FIRST_DOSE_MAX_DAYS))
             doses.append(immunisation.ScheduledDose(
                 slot["slot"], vaccine, dose, slot["due_months"], due_on, overdue_from, given, remind_until,
-                start_of_bangkok_day(overdue_from), start_of_bangkok_day(remind_until)))
+                start_of_bangkok_day(overdue_from), start_of_bangkok_day(remind_until), due_on.isoformat()))
     return doses
 
 

@@ -36,6 +36,7 @@ class ScheduledDose(NamedTuple):
     remind_until: dt.date  # no reminder from this day: the dose is past its last age
     overdue_start: dt.datetime  # the start of overdue_from's Bangkok day (UTC)
     remind_stop: dt.datetime  # the start of remind_until's Bangkok day (UTC)
+    due_iso: str  # due_on.isoformat(), for the reminder's note
 
     def remindable(self, now):
         """Not given, overdue by `now`, and still to be given at the child's age."""
@@ -80,7 +81,8 @@ def _plan(born, product, rota_started, hbv2):
                 remind_until = min(remind_until, born + dt.timedelta(days=ROTAVIRUS_FIRST_DOSE_MAX_DAYS))
             doses.append((slot["slot"], vaccine, dose, slot["due_months"], due_on, overdue_from, remind_until,
                           ((vaccine, dose), *ALIASES.get((vaccine, dose), ())),
-                          start_of_bangkok_day(overdue_from), start_of_bangkok_day(remind_until)))
+                          start_of_bangkok_day(overdue_from), start_of_bangkok_day(remind_until),
+                          due_on.isoformat()))
     return tuple(doses)
 
 
@@ -94,12 +96,12 @@ def schedule_for(state):
     hbv2 = any(f.payload.get("mother_hbsag_positive") for f in state.of("health", "child.registered"))
     plan = _plan(born, rotavirus_product_of(state), given.get(("ROTA", 1)) is not None, hbv2)
     doses = []
-    for slot, vaccine, dose, due_months, due_on, overdue_from, remind_until, names, start, stop in plan:
+    for slot, vaccine, dose, due_months, due_on, overdue_from, remind_until, names, start, stop, due_iso in plan:
         record = None
         for name in names:
             record = record or given.get(name)
         doses.append(ScheduledDose(slot, vaccine, dose, due_months, due_on, overdue_from, record, remind_until,
-                                   start, stop))
+                                   start, stop, due_iso))
     return doses
 
 
@@ -142,9 +144,9 @@ def overdue(state, now):
         to, departments = placement.as_target("immunisation_reminder"), ("health", placement.department)
     else:
         to, departments = {**source_of(health), "service": "immunisation_reminder"}, ("health",)
-    listed = ", ".join(f"{d.vaccine} {d.dose} (due {d.due_on.isoformat()})" for d in late)
+    listed = ", ".join(f"{d.vaccine} {d.dose} (due {d.due_iso})" for d in late)
     details = {"kind": "immunisation_overdue", "since": began,
-               "doses": [{"vaccine": d.vaccine, "dose": d.dose, "due_on": d.due_on.isoformat()} for d in late]}
+               "doses": [{"vaccine": d.vaccine, "dose": d.dose, "due_on": d.due_iso} for d in late]}
     results.append(Proposal("immunisation_overdue", "immunisation_overdue", f"{began}@{to['facility']}",
                             tuple(f.event_id for f in (health,)), departments, source_of(health), to,
                             f"overdue: {listed}", details=details))
