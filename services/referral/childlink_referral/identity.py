@@ -86,20 +86,23 @@ class KnownRecords:
         # back would otherwise stay as phantom records (of children that do not exist) and the rows
         # written again under the same seqs would never be read.
         self._undo = []
-        self._open = []  # (undo length, seq) at each open unit of work
+        self._open = []  # [undo length, seq] at each open unit of work
 
     def opened(self):
-        """A unit of work (a store batch) starts: a mark for `rolled_back`."""
+        """A unit of work (a store batch) starts: a mark for `committed` or `rolled_back`."""
         with self.lock:
-            mark = (len(self._undo), self.seq)
+            mark = [len(self._undo), self.seq]
             self._open.append(mark)
             return mark
 
+    def _close(self, mark):
+        self._open = [m for m in self._open if m is not mark]
+        if not self._open:
+            self._undo.clear()
+
     def committed(self, mark):
         with self.lock:
-            self._open.remove(mark)
-            if not self._open:
-                self._undo.clear()
+            self._close(mark)
 
     def rolled_back(self, mark):
         """Forget every row applied since `mark` and read the log again from there: what the store kept
@@ -110,9 +113,9 @@ class KnownRecords:
                 self._restore(key, subject, child_id)
             del self._undo[length:]
             self.seq = min(self.seq, seq)
-            self._open.remove(mark)
-            if not self._open:
-                self._undo.clear()
+            for other in self._open:  # a unit of work still open now starts where this one did, at latest
+                other[0], other[1] = min(other[0], length), min(other[1], seq)
+            self._close(mark)
 
     def _restore(self, key, subject, child_id):
         if key in self._subjects:

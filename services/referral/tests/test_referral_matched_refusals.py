@@ -81,3 +81,27 @@ def test_a_rolled_back_batch_leaves_no_phantom_record_in_the_matcher(tmp_path):
     store.upsert_match_record("local:health:HC-1001-01:B", "c-kept", subject)
     assert known.match(subject).child_id == "c-kept" and len(known) == 1
     store.close()
+
+
+def test_two_units_of_work_open_at_once_roll_back_cleanly(tmp_path):
+    store = SqliteTimelineStore(tmp_path / "referral.sqlite3")
+    known = KnownRecords(store)
+    subject = matched_subject(record("health", "A", None, "child.registered"))
+    store.upsert_match_record("local:health:HC-1001-01:K", "c-kept", subject)
+    known.catch_up()
+    assert len(known) == 1
+    first = known.opened()
+    store.upsert_match_record("local:health:HC-1001-01:X", "c-x", subject)
+    known.catch_up()
+    second = known.opened()  # another worker's batch, opened meanwhile
+    known.rolled_back(first)  # (as if the store forgot X)
+    assert len(known) == 1
+    known.catch_up()  # X is still in this store: read again, it is known again
+    store.upsert_match_record("local:health:HC-1001-01:Y", "c-y", subject)
+    known.catch_up()
+    known.rolled_back(second)  # what the second saw since the first rolled back is forgotten too
+    assert len(known) == 1 and known.matcher.record("local:health:HC-1001-01:K").child_id == "c-kept"
+    known.committed(known.opened())
+    known.catch_up()
+    assert len(known) == 3  # the store still holds K, X and Y: all read again
+    store.close()
