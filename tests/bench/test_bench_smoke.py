@@ -69,3 +69,16 @@ def test_make_bench_first_load_runs_at_a_tiny_size(tmp_path):
     assert r["events"] == 400 and r["rate"] > 0 and r["cpu_ms_per_event"]["referral"] > 0, r
     assert r["dedup"]["ok"], r["dedup"]
     assert "extrapolated to 1,000,000 events" in done.stdout
+
+
+@pytest.mark.timeout(240)
+def test_the_referral_profile_runs_with_and_without_matching_and_its_floor_at_a_tiny_size():
+    done = run(["bench/profile_referral.py", "--children", "60", "--matching", "both", "--floor",
+                "--log-level", "WARNING"], timeout=230)
+    for matching in ("off", "on"):
+        # every event taken (with matching on, none fails on a merge that cannot be)
+        assert re.search(rf"matching {matching}: [\d.]+ ms CPU an event, \d+ events/s, 0 failed \(load ",
+                         done.stderr), done.stderr[-3000:]
+    assert re.search(r"floor \(store writes only\): [\d.]+ ms CPU an event; the handler with matching off at "
+                     r"\d+% of it, matching on at \d+% of it", done.stderr), done.stderr[-3000:]
+    assert "Profile at" in done.stderr  # pyinstrument's report of the last run

@@ -91,6 +91,14 @@ class TimelineContract(StoreContract):
         store.claim_key("nid:1103700012345", "child-a")
         assert store.child("child-a") is None
         assert store.child("child-unknown") is None
+        assert store.profile("child-a") is None and store.profile("child-unknown") is None
+
+    def test_profile_is_the_childs_profile(self, store):
+        store.save_profile("child-a", PROFILE, "2024-05-01T02:30:00.000000Z")
+        store.save_profile("child-b", {"sex": "M"}, "2024-05-01T02:30:00.000000Z")
+        assert store.profile("child-a") == PROFILE == store.child("child-a")["profile"]
+        store.replace_profile("child-a", {"given_name": "สมชาย"})
+        assert store.profile("child-a") == {"given_name": "สมชาย"} and store.profile("child-b") == {"sex": "M"}
 
     def test_save_profile_keeps_the_newest(self, store):
         store.save_profile("child-a", {**PROFILE, "district_code": "1001"}, "2024-05-01T02:30:00.000000Z")
@@ -210,6 +218,18 @@ class TimelineContract(StoreContract):
 
     def test_timeline_of_unknown_child_is_empty(self, store):
         assert store.timeline("child-unknown") == []
+        assert store.timeline_ids("child-unknown") == []
+
+    def test_timeline_ids_are_the_timelines_event_ids_sorted(self, store):
+        store.append_to_timeline(entry("evt-b", occurred_at_utc="2023-01-01T00:00:00.000000Z"))
+        store.append_to_timeline(entry("evt-a", occurred_at_utc="2024-01-01T00:00:00.000000Z"))
+        store.append_to_timeline(entry("evt-a", department="social"))  # another department's, same id
+        store.append_to_timeline(entry("evt-c", child_id="child-b"))
+        store.append_to_timeline(entry("evt-b"))  # a duplicate is not another entry
+        assert store.timeline_ids("child-a") == ["evt-a", "evt-a", "evt-b"]
+        assert store.timeline_ids("child-a") == sorted(e["event_id"] for e in store.timeline("child-a"))
+        store.move_child_records("child-b", [], ["evt-b"], [], [])  # a merge moves it: the ids follow
+        assert store.timeline_ids("child-b") == ["evt-b", "evt-c"]
 
     # --- batches -------------------------------------------------------------------------------
 

@@ -81,6 +81,49 @@ class KnownRecords:
         self.seq = 0
         self.lock = threading.Lock()
         self._subjects = {}  # record key -> the subject it was indexed with
+        # while a unit of work is open (`opened`): what each applied row replaced, to undo it if the
+        # work rolls back. SQLite reuses a rolled-back row's seq, so rows applied from a batch that rolled
+        # back would otherwise stay as phantom records (of children that do not exist) and the rows
+        # written again under the same seqs would never be read.
+        self._undo = []
+        self._open = []  # [undo length, seq] at each open unit of work
+
+    def opened(self):
+        """A unit of work (a store batch) starts: a mark for `committed` or `rolled_back`."""
+        with self.lock:
+            mark = [len(self._undo), self.seq]
+            self._open.append(mark)
+            return mark
+
+    def _close(self, mark):
+        self._open = [m for m in self._open if m is not mark]
+        if not self._open:
+            self._undo.clear()
+
+    def committed(self, mark):
+        with self.lock:
+            self._close(mark)
+
+    def rolled_back(self, mark):
+        """Forget every row applied since `mark` and read the log again from there: what the store kept
+        (MongoDB keeps its writes; SQLite none of the batch's) is applied again at the next use."""
+        with self.lock:
+            length, seq = mark
+            for key, subject, child_id in reversed(self._undo[length:]):
+                self._restore(key, subject, child_id)
+            del self._undo[length:]
+            self.seq = min(self.seq, seq)
+            for other in self._open:  # a unit of work still open now starts where this one did, at latest
+                other[0], other[1] = min(other[0], length), min(other[1], seq)
+            self._close(mark)
+
+    def _restore(self, key, subject, child_id):
+        if key in self._subjects:
+            self.matcher.remove(key)
+            del self._subjects[key]
+        if subject is not None:
+            self.matcher.add(subject, child_id=child_id, record_id=key)
+            self._subjects[key] = subject
 
     def catch_up(self):
         applied = 0
@@ -92,6 +135,8 @@ class KnownRecords:
     def _apply(self, row):
         key, child_id, subject = row["record_key"], row["child_id"], row["subject"]
         known = self._subjects.get(key)
+        if self._open:
+            self._undo.append((key, known, None if known is None else self.matcher.record(key).child_id))
         if known is None:
             self.matcher.add(subject, child_id=child_id, record_id=key)
         elif known == subject:

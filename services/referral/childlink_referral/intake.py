@@ -7,7 +7,6 @@ from childlink_common.errors import EventConflict, PermanentFailure
 from childlink_contracts import ContractError, content_hash, validate_event
 
 from .identity import profile_of, remember, resolve
-from .linking import MATCHER
 from .timeline import entry_from_event, utc_key
 
 
@@ -40,18 +39,17 @@ def take_in(store, body, department, clock=time.time, known=None, linking=None):
     subject = event["subject"]
     if "child" not in subject:
         child_id = f"centre:{subject['centre']['centre_id']}"
-        applied = store.append_to_timeline(entry_from_event(event, child_id, clock()))
+        applied = store.append_to_timeline(entry_from_event(event, child_id, clock(), digest))
         return Intake(event["event_id"], child_id, applied, [], "centre")
     found = resolve(store, event, known)
     child_id = found.child_id
     remember(store, event, child_id)
     store.save_profile(child_id, profile_of(event), utc_key(event["occurred_at"]))
-    applied = store.append_to_timeline({**entry_from_event(event, child_id, clock()), "record_key": found.record_key})
+    applied = store.append_to_timeline({**entry_from_event(event, child_id, clock(), digest),
+                                        "record_key": found.record_key})
     if linking is not None and found.how == "matched":
-        reason = None  # the why is the outcome's coded reasons, worded by the page that shows them
-        # the caller runs the rules for the kept child after this event, as after every event
-        child_id = linking.merge(found.candidate_id, child_id, MATCHER, "automatic", reason, found.outcome,
-                                 reconcile=False)["kept_id"]
+        # a merge, or (when the two cannot be one child) a review item with the event on its own child
+        child_id = linking.link_matched(found.candidate_id, child_id, found.outcome, found.record_key)
     elif linking is not None and found.how == "review":
         linking.open_review(child_id, found.candidate_id, found.outcome, found.record_key)
     if linking is not None and found.national_id_holder is not None:

@@ -177,6 +177,28 @@ class Linking:
             self._reconcile(kept_id)
         return merge
 
+    def link_matched(self, candidate_id, child_id, outcome, record_key):
+        """The matcher says the record of `child_id` (its own child, just made) is `candidate_id`'s: one
+        undoable merge (how "automatic"). When the two cannot be one child as they are now (two valid
+        national IDs, one merged since), the event stays on its record's child and a person gets the
+        pair as a review item, as `national_id_link` does. The child the event lives in now."""
+        try:
+            # the caller runs the rules for the kept child after this event, as after every event
+            return self.merge(candidate_id, child_id, MATCHER, "automatic", None, outcome, reconcile=False)["kept_id"]
+        except Refusal as refusal:
+            candidate_id, child_id = self.current_id(candidate_id), self.current_id(child_id)
+            both = (_national_ids(self.store.child(candidate_id) or {}),
+                    _national_ids(self.store.child(child_id) or {}))
+            code = "two_national_ids" if both[0] and both[1] and not both[0] & both[1] else "not_linkable"
+            log.warning("identity.match_refused", child_id=child_id, candidate_id=candidate_id,
+                        code=refusal.code, reason=code)
+            if candidate_id == child_id:
+                return child_id
+            reasons = [*(outcome or {}).get("reasons", []), {"code": code}]
+            self.open_review(child_id, candidate_id, {**(outcome or {}), "decision": "review", "reasons": reasons},
+                             record_key)
+            return child_id
+
     # --- a national ID arriving on a known record ------------------------------------------------
 
     def national_id_link(self, holder_id, child_id, event, record_key):

@@ -126,8 +126,17 @@ class ReferralService:
         that fails is taken again one message at a time (childlink_common.batching). One log line for
         the batch, naming each event (id, child, correlation id): a line per event cost more than the
         store writes it reports."""
-        with self.store.batch():
-            intakes = [(self._take_in(body, department), body) for body in bodies]
+        known = self.backend.known
+        mark = known.opened() if known is not None else None
+        try:
+            with self.store.batch():
+                intakes = [(self._take_in(body, department), body) for body in bodies]
+        except BaseException:
+            if mark is not None:  # the matcher forgets what it read of the batch's writes
+                known.rolled_back(mark)
+            raise
+        if mark is not None:
+            known.committed(mark)
         log_batch(department, intakes)
 
     @consume_batches(referral_queue("social"))

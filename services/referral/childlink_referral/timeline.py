@@ -11,7 +11,8 @@ def utc_key(instant: str) -> str:
     return parsed.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def entry_from_event(event, child_id, stored_at: float):
+def entry_from_event(event, child_id, stored_at: float, digest=None):
+    """`digest`: the event's content hash when the caller has it already (intake does)."""
     source = event["source"]
     return {
         "event_id": event["event_id"],
@@ -28,7 +29,8 @@ def entry_from_event(event, child_id, stored_at: float):
         "correlation_id": event["correlation_id"],
         "supersedes": event.get("supersedes"),
         "payload": event["payload"],
-        "content_hash": content_hash(event),  # same department + event_id, other content: a conflict
+        # same department + event_id, other content: a conflict
+        "content_hash": digest or content_hash(event),
     }
 
 

@@ -117,15 +117,14 @@ class Referrals:
         for _ in range(MAX_ROUNDS):
             at = now or self.clock()
             entries = self.store.timeline(child_id)
-            child = self.store.child(child_id)
-            state = build_state(child_id, (child or {}).get("profile"), entries)
+            state = build_state(child_id, self.store.profile(child_id), entries)
             evaluation = evaluate(state, at, self.rules)
             try:
                 changes.extend(self._apply(state, evaluation, at))
             except _Raced:
                 continue
             self.store.set_review(child_id, iso(evaluation.next_review_at) if evaluation.next_review_at else None)
-            if _fingerprint(self.store.timeline(child_id)) == _fingerprint(entries):
+            if self.store.timeline_ids(child_id) == _fingerprint(entries):
                 return changes
         log.warning("rules.unsettled", child_id=child_id, rounds=MAX_ROUNDS)
         return changes

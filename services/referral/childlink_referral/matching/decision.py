@@ -12,7 +12,9 @@ Scores are posterior log2-odds (the candidate's Fellegi-Sunter weight plus the p
     phonetic, different, or in another script is never linked without a person;
   * no other known child scores within `margin` bits of the best (two children both plausible:
     twins both known, or look-alikes);
-  * the two records do not carry two checksum-valid national IDs more than one digit apart;
+  * the two records do not carry two checksum-valid national IDs more than one digit apart, and the
+    incoming record's valid national ID, if any, is one of the candidate child's (when that child's
+    records carry any): a merge refuses two children with different valid national IDs;
   * the birth dates agree at least as one of the matcher's slips (`exact` to `near`): two records
     whose birth dates are further apart are siblings far more often than one child keyed wrong.
   Otherwise a best score of at least `link_at` goes to review.

@@ -103,6 +103,9 @@ class Matcher:
         self._records: list[Prepared | None] = []
         self._positions: dict[str, int] = {}
         self._children: Counter = Counter()  # child id -> records held
+        # child id -> its records' checksum-valid national IDs (a Counter each): a merge refuses two
+        # children with different ones (linking.check_mergeable), so the matcher never proposes it
+        self._national_ids: dict[str, Counter] = {}
         self._index = BlockingIndex()
 
     def __len__(self):
@@ -132,26 +135,51 @@ class Matcher:
         self._records.append(prepared)
         self._positions[prepared.record_id] = position
         self._children[child_id] += 1
+        self._hold_national_id(child_id, prepared)
         self._index.add(position, prepared)
         return prepared
 
-    def _forget(self, child_id):
+    def _hold_national_id(self, child_id, record):
+        if record.national_id_valid:
+            self._national_ids.setdefault(child_id, Counter())[record.national_id] += 1
+
+    def _forget(self, child_id, record):
         self._children[child_id] -= 1
         if not self._children[child_id]:
             del self._children[child_id]
+        if record.national_id_valid:
+            held = self._national_ids[child_id]
+            held[record.national_id] -= 1
+            if not held[record.national_id]:
+                del held[record.national_id]
+            if not held:
+                del self._national_ids[child_id]
+
+    def national_ids_of(self, child_id):
+        """The checksum-valid national IDs the child's known records carry."""
+        return set(self._national_ids.get(child_id, ()))
+
+    def _child_conflict(self, prepared, child_id):
+        """The incoming record's valid national ID is none of the candidate child's (which has some):
+        two children, whichever of the child's records scored best."""
+        if not prepared.national_id_valid:
+            return False
+        held = self._national_ids.get(child_id)
+        return bool(held) and prepared.national_id not in held
 
     def reassign(self, record_id: str, child_id: str):
         """A reviewer moved a record to another child (a merge, or undoing one)."""
         record = self._records[self._positions[record_id]]
-        self._forget(record.child_id)
+        self._forget(record.child_id, record)
         record.child_id = child_id
         self._children[child_id] += 1
+        self._hold_national_id(child_id, record)
 
     def remove(self, record_id: str):
         position = self._positions.pop(record_id)
         record = self._records[position]
         self._index.remove(position, record)
-        self._forget(record.child_id)
+        self._forget(record.child_id, record)
         self._records[position] = None
 
     def record(self, record_id: str) -> Prepared:
@@ -177,7 +205,8 @@ class Matcher:
                 best[known.child_id] = (weight, levels, known)
         prior = self.prior
         ranked = [Candidate(child_id, known.record_id, weight + prior, weight, levels,
-                            conflicting_national_ids(prepared, known, levels))
+                            conflicting_national_ids(prepared, known, levels)
+                            or self._child_conflict(prepared, child_id))
                   for child_id, (weight, levels, known) in best.items()]
         ranked.sort(key=lambda c: (-c.score, c.child_id))
         return ranked, len(positions)

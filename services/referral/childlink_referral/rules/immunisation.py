@@ -8,7 +8,8 @@ up on all ends it, a dose falling overdue later starts a new one. Its note lists
 """
 
 import datetime as dt
-from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 from childlink_contracts.epi_schedule import (
     ALIASES,
@@ -24,8 +25,7 @@ from ..times import BANGKOK, add_months, start_of_bangkok_day
 from .proposal import Proposal, Review, source_of
 
 
-@dataclass(frozen=True)
-class ScheduledDose:
+class ScheduledDose(NamedTuple):
     slot: str
     vaccine: str
     dose: int
@@ -34,14 +34,16 @@ class ScheduledDose:
     overdue_from: dt.date
     given: object  # the Fact of the record, or None
     remind_until: dt.date  # no reminder from this day: the dose is past its last age
+    overdue_start: dt.datetime  # the start of overdue_from's Bangkok day (UTC)
+    remind_stop: dt.datetime  # the start of remind_until's Bangkok day (UTC)
+    due_iso: str  # due_on.isoformat(), for the reminder's note
 
     def remindable(self, now):
         """Not given, overdue by `now`, and still to be given at the child's age."""
-        return self.given is None and start_of_bangkok_day(self.overdue_from) <= now < start_of_bangkok_day(
-            self.remind_until)
+        return self.given is None and self.overdue_start <= now < self.remind_stop
 
     def too_late(self, now):
-        return self.given is None and now >= start_of_bangkok_day(self.remind_until)
+        return self.given is None and now >= self.remind_stop
 
 
 def rotavirus_product_of(state):
@@ -52,15 +54,6 @@ def rotavirus_product_of(state):
     return None
 
 
-def _applies(state, slot, vaccine, dose, product):
-    if slot.get("only_if") == "mother_hbsag_positive":
-        registered = state.of("health", "child.registered")
-        return any(f.payload.get("mother_hbsag_positive") for f in registered)
-    if vaccine == "ROTA":
-        return dose <= ROTAVIRUS[product]["doses"]
-    return True
-
-
 def _remind_until(born, vaccine, dose, product):
     if vaccine != "ROTA":
         return add_months(born, REMINDER_UNTIL_MONTHS)
@@ -69,35 +62,47 @@ def _remind_until(born, vaccine, dose, product):
     return born + dt.timedelta(days=ROTAVIRUS[product]["last_dose_max_days"])
 
 
+@lru_cache(maxsize=4096)
+def _plan(born, product, rota_started, hbv2):
+    """The schedule's dates for a child born on `born` (the same for every child born that day with the
+    same rotavirus product, series started or not, and HBV2 or not): computed once, not per event."""
+    doses = []
+    for slot in THAI_EPI:
+        if slot.get("only_if") == "mother_hbsag_positive" and not hbv2:
+            continue
+        due_on = add_months(born, slot["due_months"])
+        overdue_from = add_months(born, slot["window_end_months"]) + dt.timedelta(days=GRACE_DAYS)
+        for vaccine, dose in slot["doses"]:
+            if vaccine == "ROTA" and dose > ROTAVIRUS[product]["doses"]:
+                continue
+            remind_until = _remind_until(born, vaccine, dose, product)
+            if vaccine == "ROTA" and not rota_started:
+                # a series not started by dose 1's maximum age is not started at all
+                remind_until = min(remind_until, born + dt.timedelta(days=ROTAVIRUS_FIRST_DOSE_MAX_DAYS))
+            doses.append((slot["slot"], vaccine, dose, slot["due_months"], due_on, overdue_from, remind_until,
+                          ((vaccine, dose), *ALIASES.get((vaccine, dose), ())),
+                          start_of_bangkok_day(overdue_from), start_of_bangkok_day(remind_until),
+                          due_on.isoformat()))
+    return tuple(doses)
+
+
 def schedule_for(state):
     """Every dose of the schedule that applies to this child, with its dates and the record that gave it
     (if any). Rotavirus follows the product given; HBV2 only an infant of an HBsAg-positive mother."""
     born = state.birth_date
     if born is None:
         return []
-    product = rotavirus_product_of(state)
-    rota_started = state.doses_given.get(("ROTA", 1)) is not None
+    given = state.doses_given
+    hbv2 = any(f.payload.get("mother_hbsag_positive") for f in state.of("health", "child.registered"))
+    plan = _plan(born, rotavirus_product_of(state), given.get(("ROTA", 1)) is not None, hbv2)
     doses = []
-    for slot in THAI_EPI:
-        due_on = add_months(born, slot["due_months"])
-        overdue_from = add_months(born, slot["window_end_months"]) + dt.timedelta(days=GRACE_DAYS)
-        for vaccine, dose in slot["doses"]:
-            if not _applies(state, slot, vaccine, dose, product):
-                continue
-            given = state.doses_given.get((vaccine, dose))
-            for alias in ALIASES.get((vaccine, dose), ()):
-                given = given or state.doses_given.get(alias)
-            remind_until = _remind_until(born, vaccine, dose, product)
-            if vaccine == "ROTA" and not rota_started:
-                # a series not started by dose 1's maximum age is not started at all
-                remind_until = min(remind_until, born + dt.timedelta(days=ROTAVIRUS_FIRST_DOSE_MAX_DAYS))
-            doses.append(ScheduledDose(slot["slot"], vaccine, dose, slot["due_months"], due_on, overdue_from,
-                                       given, remind_until))
+    for slot, vaccine, dose, due_months, due_on, overdue_from, remind_until, names, start, stop, due_iso in plan:
+        record = None
+        for name in names:
+            record = record or given.get(name)
+        doses.append(ScheduledDose(slot, vaccine, dose, due_months, due_on, overdue_from, record, remind_until,
+                                   start, stop, due_iso))
     return doses
-
-
-def _starts(day):
-    return start_of_bangkok_day(day)
 
 
 def episode_start(doses, now):
@@ -105,9 +110,8 @@ def episode_start(doses, now):
     Each dose is overdue from its overdue_from until it is given."""
     spans = []
     for dose in doses:
-        start = _starts(dose.overdue_from)
+        start, stop = dose.overdue_start, dose.remind_stop
         end = dose.given.occurred_at if dose.given is not None else None
-        stop = _starts(dose.remind_until)
         if end is None and stop <= now:
             continue  # past its last age: no longer overdue, never to be given
         end = min(end, stop) if end is not None else (stop if stop <= now else None)
@@ -128,8 +132,8 @@ def overdue(state, now):
     doses = schedule_for(state)
     late = [d for d in doses if d.remindable(now)]
     # look again when a dose falls overdue, and when an overdue one passes its last age
-    upcoming = [_starts(d.overdue_from) for d in doses if d.given is None and _starts(d.overdue_from) > now]
-    upcoming += [_starts(d.remind_until) for d in late]
+    upcoming = [d.overdue_start for d in doses if d.given is None and d.overdue_start > now]
+    upcoming += [d.remind_stop for d in late]
     results = [Review(min(upcoming))] if upcoming else []
     if not late:
         return results
@@ -140,9 +144,9 @@ def overdue(state, now):
         to, departments = placement.as_target("immunisation_reminder"), ("health", placement.department)
     else:
         to, departments = {**source_of(health), "service": "immunisation_reminder"}, ("health",)
-    listed = ", ".join(f"{d.vaccine} {d.dose} (due {d.due_on.isoformat()})" for d in late)
+    listed = ", ".join(f"{d.vaccine} {d.dose} (due {d.due_iso})" for d in late)
     details = {"kind": "immunisation_overdue", "since": began,
-               "doses": [{"vaccine": d.vaccine, "dose": d.dose, "due_on": d.due_on.isoformat()} for d in late]}
+               "doses": [{"vaccine": d.vaccine, "dose": d.dose, "due_on": d.due_iso} for d in late]}
     results.append(Proposal("immunisation_overdue", "immunisation_overdue", f"{began}@{to['facility']}",
                             tuple(f.event_id for f in (health,)), departments, source_of(health), to,
                             f"overdue: {listed}", details=details))

@@ -159,6 +159,15 @@ class MongoTimelineStore(MongoIdentityRecords):
                                                                    ("event_id", ASCENDING), ("_id", ASCENDING)])
             return [{k: v for k, v in doc.items() if k != "_id"} for doc in docs]
 
+    def timeline_ids(self, child_id):
+        with unavailable_as_store_error():
+            return sorted(doc["event_id"] for doc in self.entries.find({"child_id": child_id}, {"event_id": 1}))
+
+    def profile(self, child_id):
+        with unavailable_as_store_error():
+            doc = self.children.find_one({"_id": child_id}, {"profile": 1})
+        return None if doc is None else doc["profile"]
+
     def child(self, child_id):
         with unavailable_as_store_error():
             doc = self.children.find_one({"_id": child_id})

@@ -37,7 +37,13 @@ class TimelineStore(Protocol):
     def timeline(self, child_id: str) -> list[dict]:
         """Every entry of the child, ordered by occurred_at."""
 
+    def timeline_ids(self, child_id: str) -> list[str]:
+        """The event ids of the child's entries, sorted: whether the timeline changed, without reading it."""
+
     def child(self, child_id: str) -> dict | None: ...
+
+    def profile(self, child_id: str) -> dict | None:
+        """The child's demographics, as `child(child_id)["profile"]` (None without a profile), in one read."""
 
     def find_child(self, key: str) -> str | None: ...
 
