@@ -114,6 +114,10 @@ class SqliteDatabase:
         self._depth -= 1
         self._conn.execute(f"RELEASE {name}")
 
+    def in_transaction(self):
+        """Whether a transaction (a store's batch) of this process is open on the file."""
+        return self._depth > 0
+
     def read(self, sql, params=()):
         with self._lock, self._guard():
             return self._conn.execute(sql, params).fetchall()

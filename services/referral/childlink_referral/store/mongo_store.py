@@ -159,6 +159,9 @@ class MongoTimelineStore(MongoIdentityRecords):
                                                                    ("event_id", ASCENDING), ("_id", ASCENDING)])
             return [{k: v for k, v in doc.items() if k != "_id"} for doc in docs]
 
+    def timeline_version(self, child_id):
+        return None  # its writes keep no version yet: every read builds the view (port.TimelineStore)
+
     def child(self, child_id):
         with unavailable_as_store_error():
             doc = self.children.find_one({"_id": child_id})
