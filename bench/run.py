@@ -53,7 +53,16 @@ from childlink_referral.store.sqlite_store import SqliteTimelineStore
 from childlink_referral.timeline import entry_from_event
 from childlink_tools.client import IngestClient
 from childlink_tools.sending import Outgoing, make_batches
-from common import CpuMeter, RssSampler, ThrowawayVhost, broker_pid, loadavg, machine, summary_ms
+from common import (
+    CpuMeter,
+    KeepAlivePoster,
+    RssSampler,
+    ThrowawayVhost,
+    broker_pid,
+    loadavg,
+    machine,
+    summary_ms,
+)
 from storework import StoreWatch, preload, store_write
 from synth import Templates, child_id_for, first_load, interleave, stamp
 
@@ -271,6 +280,15 @@ def steady_latency(system, referral_db, events, rate, sample_every=20):
             local.session = requests.Session()
         return local.session
 
+    def poster(department):
+        if not hasattr(local, "posters"):
+            local.posters = {}
+        if department not in local.posters:
+            local.posters[department] = KeepAlivePoster(system[department].url)
+        return local.posters[department]
+
+    bodies = {event["event_id"]: json.dumps(event, ensure_ascii=False).encode() for _, event in events}
+
     def check_api(event_id, started):
         """Read the event back through the timeline API as soon as the store shows it."""
         deadline = time.time() + 10
@@ -291,11 +309,11 @@ def steady_latency(system, referral_db, events, rate, sample_every=20):
             time.sleep(delay)
         started = time.time()
         sent_at[event["event_id"]] = started
-        answer = session().post(f"{system[department].url}/v1/events", json=event,
-                                headers={"X-API-Key": api_key(department)}, timeout=30)
+        status = poster(department).post("/v1/events", bodies[event["event_id"]],
+                                         {"X-API-Key": api_key(department)})
         answered_at[event["event_id"]] = time.time()
-        if answer.status_code != 202:
-            errors.append(f"HTTP {answer.status_code}")
+        if status != 202:
+            errors.append(f"HTTP {status}")
         elif index % sample_every == 0:
             check_api(event["event_id"], started)
 
