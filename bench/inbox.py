@@ -78,4 +78,5 @@ def measure(system, amqp_uri, referral_db, work, reads, count=10_000):
     return {"available": True, "open": answer["total"], "page_size": 50,
             "how": "`list_referrals` over nameko RPC (the gateway's call), open statuses, page 1",
             **summary_ms(answer["seconds"]), "store": store_times, "plan": plan, "seeded": total,
+            "rpc_floor": summary_ms(answer["floor_seconds"]) if answer.get("floor_seconds") else None,
             "load": f"{load_before} -> {loadavg()}"}

@@ -92,6 +92,17 @@ def render(r):
                 "ingest -> read back through the timeline API (every 20th event)",
                 f"p50 {api['p50']:.0f} ms, p95 {api['p95']:.0f} ms, p99 {api['p99']:.0f} ms ({api['n']} reads)",
                 "", "", ""))
+        if lat.get("stages"):
+            lines.append(row(
+                "where that time went, stage by stage (bench/notes.md says how each is read)",
+                "; ".join(f"{name} p50 {v['p50']:.0f} / p99 {v['p99']:.0f} ms" for name, v in lat["stages"].items()),
+                "", "", ""))
+        if lat.get("cpu_ms_per_event"):
+            lines.append(row(
+                "CPU ms an event in the latency phase, per process",
+                ", ".join(f"{name} {v:.2f}" for name, v in sorted(lat["cpu_ms_per_event"].items(),
+                                                                   key=lambda item: -item[1]) if v >= 0.05),
+                "", "", ""))
     tl = r.get("timeline_read")
     if "drain_before_reads_s" in r:
         at_rest = ("at rest: the reads waited for the pipeline to drain" if r["drain_before_reads_s"] is not None
@@ -102,7 +113,10 @@ def render(r):
         lines.append(row(
             f"timeline read, a child with {tl['entries']} events ({tl['bytes'] / 1024:.0f} KiB of JSON), "
             f"`GET /v1/children/<id>/timeline`, {tl['n']} reads one after another, {at_rest}",
-            f"p50 {tl['p50']:.1f} ms, **p99 {tl['p99']:.1f} ms**", tl["load"],
+            f"p50 {tl['p50']:.1f} ms, **p99 {tl['p99']:.1f} ms** (the whole body received"
+            + (f"; with the client's JSON parse p50 {tl['with_client_parse']['p50']:.1f} ms, "
+               f"p99 {tl['with_client_parse']['p99']:.1f} ms)" if tl.get("with_client_parse") else ")"),
+            tl["load"],
             f"p99 < {TARGETS['timeline_p99_ms']} ms", verdict(tl["p99"] < TARGETS["timeline_p99_ms"])))
     inbox = r.get("inbox")
     if inbox:
@@ -112,7 +126,9 @@ def render(r):
                 f"referral inbox page: a hospital's open referrals, page 1 of 50, {inbox['open']:,} open, "
                 f"{inbox['how']}, {inbox['n']} reads",
                 (f"p50 {inbox['p50']:.1f} ms, **p99 {inbox['p99']:.1f} ms** (the store query alone: "
-                 f"p50 {store['p50']:.1f} ms, p99 {store['p99']:.1f} ms)"),
+                 f"p50 {store['p50']:.1f} ms, p99 {store['p99']:.1f} ms"
+                 + (f"; an RPC answering a few bytes: p50 {inbox['rpc_floor']['p50']:.1f} ms, "
+                    f"p99 {inbox['rpc_floor']['p99']:.1f} ms)" if inbox.get("rpc_floor") else ")")),
                 inbox["load"], f"p99 < {TARGETS['inbox_p99_ms']} ms", verdict(inbox["p99"] < TARGETS["inbox_p99_ms"])))
         else:
             lines.append(row("referral inbox page with 10,000 open referrals", f"not measured: {inbox['reason']}",

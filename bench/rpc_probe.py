@@ -30,7 +30,13 @@ def main():
             answer = rpc.referral.list_referrals(viewer, filters, 1, 50)
             seconds.append(time.perf_counter() - started)
             total = answer["total"]
-    print(json.dumps({"total": total, "items": len(answer["items"]), "seconds": seconds}))
+        # the round trip itself: a call answering a few bytes (`stats`, constant time), interleaved
+        floor = []
+        for _ in range(args.reads):
+            started = time.perf_counter()
+            rpc.referral.stats()
+            floor.append(time.perf_counter() - started)
+    print(json.dumps({"total": total, "items": len(answer["items"]), "seconds": seconds, "floor_seconds": floor}))
 
 
 if __name__ == "__main__":

@@ -27,11 +27,13 @@ Phases:
 """
 
 import argparse
+import itertools
 import json
 import math
 import os
 import random
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -53,7 +55,16 @@ from childlink_referral.store.sqlite_store import SqliteTimelineStore
 from childlink_referral.timeline import entry_from_event
 from childlink_tools.client import IngestClient
 from childlink_tools.sending import Outgoing, make_batches
-from common import CpuMeter, RssSampler, ThrowawayVhost, broker_pid, loadavg, machine, summary_ms
+from common import (
+    CpuMeter,
+    KeepAlivePoster,
+    RssSampler,
+    ThrowawayVhost,
+    broker_pid,
+    loadavg,
+    machine,
+    summary_ms,
+)
 from storework import StoreWatch, preload, store_write
 from synth import Templates, child_id_for, first_load, interleave, stamp
 
@@ -262,7 +273,7 @@ class Tail(threading.Thread):
 def steady_latency(system, referral_db, events, rate, sample_every=20):
     tail = Tail(referral_db)
     tail.start()
-    sent_at, api_latency, errors = {}, [], []
+    sent_at, answered_at, api_latency, errors = {}, {}, [], []
     local = threading.local()
     staff = {"X-API-Key": STAFF_KEY}
 
@@ -270,6 +281,15 @@ def steady_latency(system, referral_db, events, rate, sample_every=20):
         if not hasattr(local, "session"):
             local.session = requests.Session()
         return local.session
+
+    def poster(department):
+        if not hasattr(local, "posters"):
+            local.posters = {}
+        if department not in local.posters:
+            local.posters[department] = KeepAlivePoster(system[department].url)
+        return local.posters[department]
+
+    bodies = {event["event_id"]: json.dumps(event, ensure_ascii=False).encode() for _, event in events}
 
     def check_api(event_id, started):
         """Read the event back through the timeline API as soon as the store shows it."""
@@ -291,14 +311,16 @@ def steady_latency(system, referral_db, events, rate, sample_every=20):
             time.sleep(delay)
         started = time.time()
         sent_at[event["event_id"]] = started
-        answer = session().post(f"{system[department].url}/v1/events", json=event,
-                                headers={"X-API-Key": api_key(department)}, timeout=30)
-        if answer.status_code != 202:
-            errors.append(f"HTTP {answer.status_code}")
+        status = poster(department).post("/v1/events", bodies[event["event_id"]],
+                                         {"X-API-Key": api_key(department)})
+        answered_at[event["event_id"]] = time.time()
+        if status != 202:
+            errors.append(f"HTTP {status}")
         elif index % sample_every == 0:
             check_api(event["event_id"], started)
 
     load_before = loadavg()
+    meter = CpuMeter(system_pids(system)).start()
     start = time.time() + 0.5
     with ThreadPoolExecutor(max_workers=32) as pool:
         futures = [pool.submit(send, n, d, e, start + n / rate) for n, (d, e) in enumerate(events)]
@@ -307,6 +329,7 @@ def steady_latency(system, referral_db, events, rate, sample_every=20):
     deadline = time.time() + 30  # what is not committed 30 s after the last send is counted missing
     while len([e for e in sent_at if e in tail.seen]) < len(events) and time.time() < deadline:
         time.sleep(0.05)
+    cpu = meter.stop()
     tail.stop()
     warm = 2 * rate  # the first two seconds are left out
     measured = [e["event_id"] for _, e in events[warm:]]
@@ -316,8 +339,38 @@ def steady_latency(system, referral_db, events, rate, sample_every=20):
     store = summary_ms(latencies + [float("inf")] * missing)
     return {"rate": rate, "events": len(events), "store": store, "missing": missing,
             "api": summary_ms(api_latency) if api_latency else None, "errors": errors[:5],
+            "cpu_ms_per_event": {name: 1000 * spent / len(events) for name, spent in cpu.items()
+                                 if spent is not None},
+            "stages": latency_stages(referral_db, measured, sent_at, answered_at, tail.seen),
             "achieved_rate": len(events) / (max(sent_at.values()) - min(sent_at.values())),
             "load": f"{load_before} -> {loadavg()}"}
+
+
+def latency_stages(referral_db, event_ids, sent_at, answered_at, committed_at):
+    """Where each event's time went, stage by stage (ms): the ingest answer (HTTP, contract check, outbox
+    commit), the relay (published_at in the department's outbox: claimed, published, confirmed), the
+    broker and the referral's batching (stored_at: the referral handler taking it in), the commit of
+    that handler's batch."""
+    data = Path(referral_db).parent
+    published = {}
+    for department in DEPARTMENTS:
+        path = data / f"{department}.sqlite3"
+        if not path.exists():
+            continue
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            published.update(conn.execute("SELECT event_id, published_at FROM outbox WHERE published_at IS NOT NULL"))
+    with sqlite3.connect(f"file:{referral_db}?mode=ro", uri=True) as conn:
+        handled = dict(conn.execute("SELECT event_id, json_extract(entry, '$.stored_at') FROM timeline"))
+    stages = {"ingest answered": [], "relay: answered -> confirmed": [], "broker + batching: -> handler": [],
+              "handler -> committed": []}
+    for event_id in event_ids:
+        marks = (sent_at.get(event_id), answered_at.get(event_id), published.get(event_id),
+                 handled.get(event_id), committed_at.get(event_id))
+        if None in marks:
+            continue
+        for name, (a, b) in zip(stages, itertools.pairwise(marks), strict=True):
+            stages[name].append(b - a)
+    return {name: summary_ms(values) for name, values in stages.items() if values}
 
 
 # --- phase 4: reads ------------------------------------------------------------------------------
@@ -358,15 +411,20 @@ def timeline_reads(system, referral_db, templates, reads, size=500):
     first = session.get(url, headers=headers, timeout=10)
     entries = len(first.json()["entries"])
     load_before = loadavg()
-    times = []
+    times, parsed = [], []
     for _ in range(reads):
         started = time.perf_counter()
-        answer = session.get(url, headers=headers, timeout=10)
+        answer = session.get(url, headers=headers, timeout=10)  # the whole body received
         answer.raise_for_status()
-        answer.json()
-        times.append(time.perf_counter() - started)
+        received = time.perf_counter()
+        if len(answer.json()["entries"]) != entries:
+            raise RuntimeError("the timeline read back changed")
+        times.append(received - started)
+        parsed.append(time.perf_counter() - started)
+    # the figure is the GET, to its whole body received; the client's own JSON parse of ~260 KiB (~2 ms
+    # of Python) is the caller's work, shown beside it
     return {"entries": entries, "bytes": len(first.content), **summary_ms(times),
-            "load": f"{load_before} -> {loadavg()}"}
+            "with_client_parse": summary_ms(parsed), "load": f"{load_before} -> {loadavg()}"}
 
 
 def store_write_as(store, event, child_id):
@@ -452,11 +510,16 @@ def main(argv=None):
     parser.add_argument("--json", help="also write the raw figures (JSON) to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, stores)")
     parser.add_argument("--skip-growth", action="store_true")
+    parser.add_argument("--only", help="comma-separated phases to run (floor, e2e, latency, reads, growth, city); "
+                                       "default all")
     parser.add_argument("--big", type=int, help="children in the big store (default 300,000; quick 20,000)")
     parser.add_argument("--batch", type=int, default=int(os.environ.get("CONSUMER_BATCH_SIZE", "100")),
                         help="floor consumer's events per transaction (as the referral service's consumer)")
     args = parser.parse_args(argv)
     sizes = dict(SIZES["smoke" if args.smoke else "quick" if args.quick else "full"])
+    phases = set(args.only.split(",")) if args.only else {"floor", "e2e", "latency", "reads", "growth", "city"}
+    if args.skip_growth:
+        phases.discard("growth")
     if args.big:
         sizes["growth"] = (sizes["growth"][0], args.big)
     work = Path(tempfile.mkdtemp(prefix="childlink-bench-", dir=os.environ.get("BENCH_WORK_DIR")))
@@ -467,44 +530,16 @@ def main(argv=None):
         log(f"work folder {work}; building templates")
         templates = Templates()
 
-        for n, mode in enumerate(("store", "validate", "handler")):
+        for n, mode in enumerate(("store", "validate", "handler") if "floor" in phases else ()):
             events = interleave(first_load(templates, FLOOR_BASE + n * 1_000_000, sizes["floor_children"]))
             log(f"phase 1: floor ({mode}) for {sizes['floor_s']}s")
             results[f"floor_{mode}"] = run_floor(events, work, mode, args.batch, sizes["floor_s"], sizes["warm_s"] / 2)
             log(f"  floor ({mode}) {results[f'floor_{mode}']['rate']:.0f} events/s")
 
-        with ThrowawayVhost("e2e") as vhost:
-            system = start_system(work / "e2e", vhost.amqp_uri)
-            referral_db = work / "e2e" / "data" / "referral.sqlite3"
-            sampler = RssSampler({name: p.process.pid for name, p in system.processes.items()}).start()
-            try:
-                watch = StoreWatch(referral_db)
-                e2e_events = interleave(first_load(templates, E2E_BASE, sizes["e2e_children"]))
-                log(f"phase 2: end to end for {sizes['e2e_s']}s")
-                results["e2e"] = end_to_end(system, watch, e2e_events, sizes["e2e_s"], sizes["warm_s"])
-                log(f"  end to end {results['e2e']['rate']:.0f} events/s")
+        if phases & {"e2e", "latency", "reads"}:
+            system_phases(results, work, templates, sizes, phases)
 
-                latency_events = interleave(first_load(templates, LATENCY_BASE, 200 * sizes["latency_s"] // 3 + 10))
-                latency_events = latency_events[: 200 * sizes["latency_s"]]
-                log(f"phase 3: latency at 200 events/s for {sizes['latency_s']}s")
-                results["latency"] = steady_latency(system, referral_db, latency_events, 200)
-                log(f"  p99 committed {results['latency']['store']['p99']:.0f} ms")
-
-                log("phase 4: reads, once the pipeline has drained")
-                results["drain_before_reads_s"] = wait_drained(system, vhost)
-                results["timeline_read"] = timeline_reads(system, referral_db, templates, sizes["reads"])
-                log(f"  timeline read p99 {results['timeline_read']['p99']:.1f} ms")
-                results["inbox"] = inbox.measure(system, vhost.amqp_uri, referral_db, work, sizes["reads"],
-                                                 count=sizes.get("inbox", 10_000))
-                if results["inbox"].get("available"):
-                    log(f"  inbox page p99 {results['inbox']['p99']:.1f} ms")
-                results["referrals_raised"] = count_referrals(referral_db)
-                watch.close()
-            finally:
-                results["memory_mib"] = sampler.stop()
-                system.stop()
-
-        if not args.skip_growth:
+        if "growth" in phases:
             small, big = sizes["growth"]
             results["growth"] = {}
             for children, folder in ((small, work / "growth-small"), (big, work / "slice" / "data")):
@@ -520,9 +555,11 @@ def main(argv=None):
                                                "file_mib": size / 2**20, "load": loadavg()}
             if sizes["slice_s"]:
                 end_to_end_on_big_store(results, work, templates, sizes, big)
-                results["first_load_s"] = first_load_estimate(results["e2e"]["rate"], results["slice"]["rate"])
+                if "e2e" in results:
+                    results["first_load_s"] = first_load_estimate(results["e2e"]["rate"], results["slice"]["rate"])
 
-        city_figures(results, "smoke" if args.smoke else "quick" if args.quick else "full")
+        if "city" in phases:
+            city_figures(results, "smoke" if args.smoke else "quick" if args.quick else "full")
     finally:
         results["took_s"] = time.time() - run_started
         results["load_at_end"] = loadavg()
@@ -538,6 +575,43 @@ def main(argv=None):
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1, default=str))
     return 0
+
+
+def system_phases(results, work, templates, sizes, phases):
+    """Phases 2-5 on one running system (the services as `make run` starts them)."""
+    with ThrowawayVhost("e2e") as vhost:
+        system = start_system(work / "e2e", vhost.amqp_uri)
+        referral_db = work / "e2e" / "data" / "referral.sqlite3"
+        sampler = RssSampler({name: p.process.pid for name, p in system.processes.items()}).start()
+        try:
+            watch = StoreWatch(referral_db)
+            if "e2e" in phases:
+                e2e_events = interleave(first_load(templates, E2E_BASE, sizes["e2e_children"]))
+                log(f"phase 2: end to end for {sizes['e2e_s']}s")
+                results["e2e"] = end_to_end(system, watch, e2e_events, sizes["e2e_s"], sizes["warm_s"])
+                log(f"  end to end {results['e2e']['rate']:.0f} events/s")
+
+            if "latency" in phases:
+                latency_events = interleave(first_load(templates, LATENCY_BASE, 200 * sizes["latency_s"] // 3 + 10))
+                latency_events = latency_events[: 200 * sizes["latency_s"]]
+                log(f"phase 3: latency at 200 events/s for {sizes['latency_s']}s")
+                results["latency"] = steady_latency(system, referral_db, latency_events, 200)
+                log(f"  p99 committed {results['latency']['store']['p99']:.0f} ms")
+
+            if "reads" in phases:
+                log("phase 4: reads, once the pipeline has drained")
+                results["drain_before_reads_s"] = wait_drained(system, vhost)
+                results["timeline_read"] = timeline_reads(system, referral_db, templates, sizes["reads"])
+                log(f"  timeline read p99 {results['timeline_read']['p99']:.1f} ms")
+                results["inbox"] = inbox.measure(system, vhost.amqp_uri, referral_db, work, sizes["reads"],
+                                                 count=sizes.get("inbox", 10_000))
+                if results["inbox"].get("available"):
+                    log(f"  inbox page p99 {results['inbox']['p99']:.1f} ms")
+            results["referrals_raised"] = count_referrals(referral_db)
+            watch.close()
+        finally:
+            results["memory_mib"] = sampler.stop()
+            system.stop()
 
 
 def end_to_end_on_big_store(results, work, templates, sizes, big):

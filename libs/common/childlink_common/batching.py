@@ -8,7 +8,8 @@
 
 Taking events in one at a time costs a transaction commit each, and with SQLite's `synchronous=FULL`
 a commit is an fsync. Here messages are collected until `max_batch` have come or `max_wait_ms` has
-passed since the first, whichever is sooner; the handler gets their bodies in one call, and each
+passed since the first, whichever is sooner (when no batch of this entrypoint is being handled, the
+wait is only until the messages already received are in: a lone event is not held for the window); the handler gets their bodies in one call, and each
 message is acked only after the handler returned (so after the batch's transaction committed). The
 prefetch is raised to twice the batch so the next batch arrives while this one is written.
 
@@ -58,6 +59,7 @@ class BatchingConsumer(DeadLetteringConsumer):
         self._pending = []
         self._generation = 0  # bumped at each flush, so a timer armed for an earlier batch does nothing
         self._timer_armed = False
+        self._in_flight = 0  # batches handed to a worker and not yet finished
 
     def stop(self):
         self._flush()  # what is buffered still gets handled (and acked) before the container stops
@@ -74,10 +76,13 @@ class BatchingConsumer(DeadLetteringConsumer):
             self._flush()
         elif not self._timer_armed:
             self._timer_armed = True
-            self.container.spawn_managed_thread(partial(self._flush_after_wait, self._generation))
+            # Idle (no batch being handled): go as soon as the messages already received are in, rather
+            # than hold a lone event for the whole window; busy: collect for the window meanwhile.
+            wait = 0 if self._in_flight == 0 else self.max_wait
+            self.container.spawn_managed_thread(partial(self._flush_after_wait, self._generation, wait))
 
-    def _flush_after_wait(self, generation):
-        eventlet.sleep(self.max_wait)
+    def _flush_after_wait(self, generation, wait):
+        eventlet.sleep(wait)
         if generation == self._generation:
             self._flush()
 
@@ -93,14 +98,17 @@ class BatchingConsumer(DeadLetteringConsumer):
     def _spawn(self, batch, store_retries=0):
         bodies = [body for body, _message in batch]
         handle_result = partial(self.handle_batch_result, batch, store_retries)
+        self._in_flight += 1
         try:
             self.container.spawn_worker(self, (bodies,), {}, context_data=self.unpack_message_headers(batch[0][1]),
                                         handle_result=handle_result)
         except Exception:  # noqa: BLE001 - container is going away: the broker keeps the messages
+            self._in_flight -= 1
             for _body, message in batch:
                 self.queue_consumer.requeue_message(message)
 
     def handle_batch_result(self, batch, store_retries, worker_ctx, result=None, exc_info=None):
+        self._in_flight -= 1
         exc = exc_info[1] if exc_info else None
         if exc is None:
             for _body, message in batch:

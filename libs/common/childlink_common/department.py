@@ -10,6 +10,7 @@ from . import settings
 from .ingest import accept_events, problem
 from .logs import get_logger
 from .metrics import ServiceMetrics, metrics_response
+from .outbox.group_commit import GroupCommit
 from .relaying import RelayingOutbox
 from .web import answer, json_response, key_is_valid, read_body, unauthorised
 
@@ -19,8 +20,12 @@ log = get_logger(__name__)
 class Outbox(RelayingOutbox):
     """The department's outbox, and the relay that drains it while the service runs."""
 
+    def setup(self):
+        super().setup()
+        self.ingest = GroupCommit(self.outbox)
+
     def accept(self, raw):
-        result = accept_events(raw, self.name, self.outbox)
+        result = accept_events(raw, self.name, self.ingest)
         if result.status == 202:
             self.wake()
         return result

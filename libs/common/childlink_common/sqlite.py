@@ -72,33 +72,49 @@ class SqliteDatabase:
             raise StoreUnavailable(f"sqlite: {exc}") from exc
 
     @contextlib.contextmanager
-    def transaction(self):
+    def transaction(self, durable=True):
         """BEGIN IMMEDIATE ... COMMIT, rolled back whole on any error.
 
         Inside another transaction of this database (a store's `batch()`) it is a savepoint instead:
         its writes commit with the outer transaction, and an error undoes only its own writes before
         it propagates. So store methods compose: many of them inside one `batch()` cost one commit
         (one fsync) instead of one each.
+
+        `durable=False`: committed without an fsync (synchronous=NORMAL for this commit only), for
+        bookkeeping a power cut may lose without harm (the relay's leases and published marks: lost,
+        an event is published again, and consumers take it once by its key). sqlite3 calls block the
+        whole eventlet process, so each fsync saved is time every request of the process gets back;
+        the next durable commit syncs the write-ahead log, these frames included, in order.
         """
         with self._lock, self._guard():
             if self._depth:
                 yield from self._savepoint()
                 return
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._depth = 1
-            try:
-                yield self._conn
-            except BaseException:
-                self._depth = 0
-                self._conn.execute("ROLLBACK")
-                raise
+            if not durable:
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+                try:
+                    yield from self._transaction()
+                finally:
+                    self._conn.execute("PRAGMA synchronous=FULL")
+                return
+            yield from self._transaction()
+
+    def _transaction(self):
+        self._conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield self._conn
+        except BaseException:
             self._depth = 0
-            try:
-                self._conn.execute("COMMIT")
-            except sqlite3.OperationalError:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
+            self._conn.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        try:
+            self._conn.execute("COMMIT")
+        except sqlite3.OperationalError:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
 
     def _savepoint(self):
         name = f"nested_{self._depth}"
@@ -123,6 +139,10 @@ class SqliteDatabase:
                 return self._conn.execute(sql, params)
         with self.transaction() as conn:
             return conn.execute(sql, params)
+
+    def in_transaction(self):
+        """Whether a transaction (a store's batch) of this process is open on the file."""
+        return self._depth > 0
 
     def read(self, sql, params=()):
         with self._lock, self._guard():

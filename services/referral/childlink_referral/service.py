@@ -57,6 +57,7 @@ class Backend(RelayingOutbox):
     def setup(self):
         super().setup()
         self.store = open_store()
+        self.timelines = queries.TimelineCache(self.store)
         self.referrals = Referrals(self.store, self.outbox, wake=self.wake)
         self.linking = Linking(self.store, self.outbox, self.referrals, wake=self.wake)
         self.known = KnownRecords(self.store) if MATCHING else None
@@ -256,10 +257,10 @@ class ReferralService:
     def http_timeline(self, request, child_id):
         if not key_is_valid(request, READ_KEYS):
             return unauthorised()
-        view = queries.timeline_view(self.store, child_id)
-        if view is None:
+        body = self.backend.timelines.encoded_view(child_id)
+        if body is None:
             return answer(problem(404, "not_found", f"no child {child_id}"))
-        return queries.json_bytes_response(200, view)
+        return queries.json_bytes_response(200, body)
 
     @http("GET", "/fhir/Patient/<string:child_id>/$everything")
     def http_fhir_everything(self, request, child_id):

@@ -14,7 +14,7 @@ from childlink_common.testing.events import child, event
 from childlink_referral.identity import KnownRecords
 from childlink_referral.linking import Linking
 from childlink_referral.rules import immunisation
-from childlink_referral.rules.epi_schedule import (
+from childlink_contracts.epi_schedule import (
     ALIASES,
     GRACE_DAYS,
     ROTAVIRUS,

@@ -168,6 +168,9 @@ class MongoTimelineStore(MongoIdentityRecords):
             doc = self.children.find_one({"_id": child_id}, {"profile": 1})
         return None if doc is None else doc["profile"]
 
+    def timeline_version(self, child_id):
+        return None  # its writes keep no version yet: every read builds the view (port.TimelineStore)
+
     def child(self, child_id):
         with unavailable_as_store_error():
             doc = self.children.find_one({"_id": child_id})

@@ -45,6 +45,13 @@ class TimelineStore(Protocol):
     def profile(self, child_id: str) -> dict | None:
         """The child's demographics, as `child(child_id)["profile"]` (None without a profile), in one read."""
 
+    def timeline_version(self, child_id: str) -> int | None:
+        """A number that changes with every write to what `timeline()` and `child()` return of the
+        child (its entries, their duplicates, its profile, a merge), read before them: a reader that
+        kept what they gave at version v may serve it again while this is still v. None: the store
+        cannot tell now (a MongoDB store: its writes keep no version; SQLite inside an open
+        transaction), and nothing may be served from what was kept."""
+
     def find_child(self, key: str) -> str | None: ...
 
     def stats(self) -> dict:
