@@ -7,13 +7,15 @@ child_page; this module only wires them to nameko, the store, the outbox and its
 
 import time
 
-from childlink_common import assertions, settings
+from childlink_common import assertions, partitions, settings
 from childlink_common.batching import consume_batches
 from childlink_common.consumer import consume_safely
+from childlink_common.errors import PermanentFailure
 from childlink_common.flow_notices import StoredNotices
 from childlink_common.ingest import problem
 from childlink_common.logs import get_logger
 from childlink_common.metrics import ServiceMetrics, metrics_response
+from childlink_common.partition_consumer import partition_entrypoints
 from childlink_common.relaying import RelayingOutbox
 from childlink_common.topology import REFERRAL_EXCHANGE, consumer_queue, referral_queue
 from childlink_common.web import answer, json_response, key_is_valid, unauthorised
@@ -130,21 +132,34 @@ class ReferralService:
             intakes = [(self._take_in(body, department), body) for body in bodies]
         log_batch(department, intakes)
 
-    @consume_batches(referral_queue("social"))
-    def on_social_event(self, bodies):
-        self._take_in_batch(bodies, "social")
+    def _take_in_items(self, items):
+        """A partition's batch: (department, body) pairs of any department (childlink_common.partition_consumer)."""
+        unknown = [body.get("event_id") if isinstance(body, dict) else None for department, body in items
+                   if department is None]
+        if unknown:  # dead-lettered `invalid` once the batch falls back to one message at a time
+            raise PermanentFailure("no department: the message came through no department's exchange",
+                                   {"exchange": [f"not a department's events exchange (event {unknown[0]})"]})
+        with self.store.batch():
+            intakes = [(department, self._take_in(body, department), body) for department, body in items]
+        for department in sorted({department for department, _, _ in intakes}):
+            log_batch(department, [(intake, body) for d, intake, body in intakes if d == department])
 
-    @consume_batches(referral_queue("education"))
-    def on_education_event(self, bodies):
-        self._take_in_batch(bodies, "education")
+    if not partitions.count():  # one queue per department, as one process on SQLite runs
+        @consume_batches(referral_queue("social"))
+        def on_social_event(self, bodies):
+            self._take_in_batch(bodies, "social")
 
-    @consume_batches(referral_queue("health"))
-    def on_health_event(self, bodies):
-        self._take_in_batch(bodies, "health")
+        @consume_batches(referral_queue("education"))
+        def on_education_event(self, bodies):
+            self._take_in_batch(bodies, "education")
 
-    @consume_batches(referral_queue("medical"))
-    def on_medical_event(self, bodies):
-        self._take_in_batch(bodies, "medical")
+        @consume_batches(referral_queue("health"))
+        def on_health_event(self, bodies):
+            self._take_in_batch(bodies, "health")
+
+        @consume_batches(referral_queue("medical"))
+        def on_medical_event(self, bodies):
+            self._take_in_batch(bodies, "medical")
 
     @consume_safely(OWN_EVENTS_QUEUE)
     def on_referral_event(self, body):
@@ -356,3 +371,18 @@ class ReferralService:
     def health(self, request):
         return json_response(200, {"service": "referral", "status": "ok", **self.store.stats(),
                                    "outbox_backlog": self.backend.backlog()})
+
+
+def _partition_handler(partition):
+    def on_partition_events(self, items):
+        self._take_in_items(items)
+
+    on_partition_events.__name__ = f"on_partition_{partition:03d}"
+    return on_partition_events
+
+
+# Partitioned by child (REFERRAL_PARTITIONS, docs/design.md "Partitions by child"): one entrypoint per
+# partition queue, own partitions at once, the others as standby.
+for _partition, _consume in partition_entrypoints():
+    _handler = _partition_handler(_partition)
+    setattr(ReferralService, _handler.__name__, _consume(_handler))
