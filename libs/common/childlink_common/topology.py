@@ -55,8 +55,12 @@ def referral_queue(department):
 
 # --- the referral's partitions by child (childlink_common.partitions; off unless REFERRAL_PARTITIONS) ---
 
-partition_exchange = Exchange(partitions.PARTITION_EXCHANGE, type=partitions.EXCHANGE_TYPE, durable=True,
-                              arguments={"hash-header": partitions.PARTITION_HEADER})
+def make_partition_exchange(exchange_type=partitions.EXCHANGE_TYPE):
+    return Exchange(partitions.PARTITION_EXCHANGE, type=exchange_type, durable=True,
+                    arguments={"hash-header": partitions.PARTITION_HEADER})
+
+
+partition_exchange = make_partition_exchange()
 
 
 class ConsistentHashMissing(RuntimeError):
@@ -98,13 +102,13 @@ def all_queues():
     return referral_consumer_queues() + [dead_letter_queue]
 
 
-def declare_partition_exchange(channel):
+def declare_partition_exchange(channel, exchange_type=partitions.EXCHANGE_TYPE):
     """Declare `referral.partitions` and bind every department exchange to it. A broker without the
     plugin closes the connection (503 unknown exchange type): say which plugin to enable."""
     try:
-        partition_exchange(channel).declare()
+        make_partition_exchange(exchange_type)(channel).declare()
     except InvalidCommand as exc:
-        if partitions.EXCHANGE_TYPE not in str(exc):
+        if "unknown exchange type" not in str(exc):
             raise
         raise ConsistentHashMissing(
             f"REFERRAL_PARTITIONS is set but the broker has no {partitions.EXCHANGE_TYPE} exchange type: "

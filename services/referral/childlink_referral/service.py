@@ -144,22 +144,21 @@ class ReferralService:
         for department in sorted({department for department, _, _ in intakes}):
             log_batch(department, [(intake, body) for d, intake, body in intakes if d == department])
 
-    if not partitions.count():  # one queue per department, as one process on SQLite runs
-        @consume_batches(referral_queue("social"))
-        def on_social_event(self, bodies):
-            self._take_in_batch(bodies, "social")
+    @consume_batches(referral_queue("social"))
+    def on_social_event(self, bodies):
+        self._take_in_batch(bodies, "social")
 
-        @consume_batches(referral_queue("education"))
-        def on_education_event(self, bodies):
-            self._take_in_batch(bodies, "education")
+    @consume_batches(referral_queue("education"))
+    def on_education_event(self, bodies):
+        self._take_in_batch(bodies, "education")
 
-        @consume_batches(referral_queue("health"))
-        def on_health_event(self, bodies):
-            self._take_in_batch(bodies, "health")
+    @consume_batches(referral_queue("health"))
+    def on_health_event(self, bodies):
+        self._take_in_batch(bodies, "health")
 
-        @consume_batches(referral_queue("medical"))
-        def on_medical_event(self, bodies):
-            self._take_in_batch(bodies, "medical")
+    @consume_batches(referral_queue("medical"))
+    def on_medical_event(self, bodies):
+        self._take_in_batch(bodies, "medical")
 
     @consume_safely(OWN_EVENTS_QUEUE)
     def on_referral_event(self, body):
@@ -382,7 +381,10 @@ def _partition_handler(partition):
 
 
 # Partitioned by child (REFERRAL_PARTITIONS, docs/design.md "Partitions by child"): one entrypoint per
-# partition queue, own partitions at once, the others as standby.
+# partition queue (own partitions at once, the others as standby) in place of one per department.
+if partitions.count():
+    for _name in ("on_social_event", "on_education_event", "on_health_event", "on_medical_event"):
+        delattr(ReferralService, _name)
 for _partition, _consume in partition_entrypoints():
     _handler = _partition_handler(_partition)
     setattr(ReferralService, _handler.__name__, _consume(_handler))
