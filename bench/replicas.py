@@ -48,8 +48,11 @@ def loadavg():
 
 def events(count, label):
     kinds = ("child.registered", "child.growth_measured", "child.immunised", "child.growth_measured")
-    return [event("health", kinds[n % len(kinds)], subject=child(local_id=f"{label}-{n // 4}", national_id=None),
-                  occurred_days_ago=30 + n % 300) for n in range(count)]
+    out = [event("health", kinds[n % len(kinds)], subject=child(local_id=f"{label}-{n // 4}", national_id=None),
+                 occurred_days_ago=30 + n % 300) for n in range(count)]
+    for body in out:  # bench/floor.py's publisher sends it as the relay does
+        body.setdefault("correlation_id", body["event_id"])
+    return out
 
 
 def stored(run):

@@ -67,3 +67,14 @@ def test_make_bench_first_load_runs_at_a_tiny_size(tmp_path):
     assert r["events"] == 400 and r["rate"] > 0 and r["cpu_ms_per_event"]["referral"] > 0, r
     assert r["dedup"]["ok"], r["dedup"]
     assert "extrapolated to 1,000,000 events" in done.stdout
+
+
+@pytest.mark.timeout(300)
+def test_make_bench_replicas_runs_at_a_tiny_size(tmp_path):
+    figures = tmp_path / "replicas.json"
+    done = run(["bench/replicas.py", "--events", "120", "--floor-seconds", "2", "--json", str(figures)], timeout=290)
+    r = json.loads(figures.read_text())
+    assert r["floor"]["rate"] > 0 and r["replicas_1"]["rate"] > 0 and r["replicas_2"]["rate"] > 0, r
+    assert sum(r["replicas_2"]["applied_per_replica"]) >= 120 and all(r["replicas_2"]["applied_per_replica"]), r
+    assert re.search(r"2 replicas\s+[\d.]+ events/s end to end", done.stdout), done.stdout
+    assert "load" in done.stdout
