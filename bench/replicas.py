@@ -34,9 +34,9 @@ import psutil
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from childlink_common.testing.events import child, event  # noqa: E402
-from childlink_common.testing.mongoeco_server import start_mongoeco  # noqa: E402
-from childlink_common.testing.replicas import ReplicaRun, Vhost  # noqa: E402
+from childlink_common.testing.events import child, event
+from childlink_common.testing.mongoeco_server import start_mongoeco
+from childlink_common.testing.replicas import ReplicaRun, Vhost
 
 PARTITIONS = 8
 BATCH = 500
