@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen --no-sync
 N ?= 20
 PYTEST_ARGS ?=
 
-.PHONY: help install system-packages broker run up stop down status users demo simulate test test-fast lint contracts clean bench-identity bench reliability bench-monitor bench-insights dedup import-43 fhir-export bench-first-load
+.PHONY: help install system-packages broker run up stop down status users demo simulate test test-fast lint contracts clean bench-identity bench reliability bench-monitor bench-insights dedup import-43 fhir-export bench-first-load bench-replicas
 
 help:
 	@echo "make run       install, start RabbitMQ if needed, start every service, simulate $(N) children, print URLs"
@@ -26,6 +26,7 @@ help:
 	@echo "make import-43 DIR=export IMPORT43_ARGS='--district 1001'   a health centre's 43-file export into the health service"
 	@echo "make fhir-export DISTRICT=1001   FHIR R4 NDJSON of a district's children (var/fhir-1001)"
 	@echo "make bench-first-load 1,000,000 events over 300,000 children end to end, then dedup; FIRST_LOAD_ARGS=--events 30000 --children 9000"
+	@echo "make bench-replicas   the referral partitioned by child: 1 vs 2 replicas, events/s and CPU per event, floor beside"
 	@echo "make bench-insights   the city's figures with 300,000 children: events/s, page p99, rebuild"
 	@echo "make dedup     link the children a first load of history (REFERRAL_MATCHING=0) left apart; DEDUP_ARGS=--dry-run"
 
@@ -105,6 +106,9 @@ bench-first-load: install broker
 	$(RUN) python bench/first_load.py $(FIRST_LOAD_ARGS)
 
 # the city's figures at Bangkok's size: 300,000 children, ~1,000,000 events, pages and rebuild (BENCH_ARGS=--children N)
+bench-replicas: install broker
+	$(RUN) python bench/replicas.py $(BENCH_ARGS)
+
 bench-insights: install
 	$(RUN) python bench/insights.py $(BENCH_ARGS)
 

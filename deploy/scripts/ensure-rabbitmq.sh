@@ -12,7 +12,9 @@ if ! rabbitmqctl -q status >/dev/null 2>&1; then
   rabbitmq-server -detached
   rabbitmqctl -q await_startup --timeout 120 || rabbitmqctl -q wait --timeout 120 /var/lib/rabbitmq/mnesia/rabbit@$(hostname -s).pid
 fi
-rabbitmq-plugins -q enable rabbitmq_management >/dev/null
+# management: the tests' throwaway vhosts and operators; consistent-hash exchange: the referral's
+# partitions when REFERRAL_PARTITIONS is set (docs/design.md, "Partitions by child").
+rabbitmq-plugins -q enable rabbitmq_management rabbitmq_consistent_hash_exchange >/dev/null
 for _ in $(seq 1 60); do
   if curl -fs -u guest:guest http://127.0.0.1:15672/api/overview >/dev/null; then
     exit 0

@@ -82,3 +82,14 @@ def test_the_referral_profile_runs_with_and_without_matching_and_its_floor_at_a_
     assert re.search(r"floor \(store writes only\): [\d.]+ ms CPU an event; the handler with matching off at "
                      r"\d+% of it, matching on at \d+% of it", done.stderr), done.stderr[-3000:]
     assert "Profile at" in done.stderr  # pyinstrument's report of the last run
+
+
+@pytest.mark.timeout(300)
+def test_make_bench_replicas_runs_at_a_tiny_size(tmp_path):
+    figures = tmp_path / "replicas.json"
+    done = run(["bench/replicas.py", "--events", "120", "--floor-seconds", "2", "--json", str(figures)], timeout=290)
+    r = json.loads(figures.read_text())
+    assert r["floor"]["rate"] > 0 and r["replicas_1"]["rate"] > 0 and r["replicas_2"]["rate"] > 0, r
+    assert sum(r["replicas_2"]["applied_per_replica"]) >= 120 and all(r["replicas_2"]["applied_per_replica"]), r
+    assert re.search(r"2 replicas\s+[\d.]+ events/s end to end", done.stdout), done.stdout
+    assert "load" in done.stdout

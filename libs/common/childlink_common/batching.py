@@ -95,12 +95,15 @@ class BatchingConsumer(DeadLetteringConsumer):
 
     # --- handling -------------------------------------------------------------------------------
 
+    def batch_arguments(self, batch):
+        """What the handler is called with: the bodies (childlink_common.partition_consumer adds more)."""
+        return [body for body, _message in batch]
+
     def _spawn(self, batch, store_retries=0):
-        bodies = [body for body, _message in batch]
         handle_result = partial(self.handle_batch_result, batch, store_retries)
         self._in_flight += 1
         try:
-            self.container.spawn_worker(self, (bodies,), {}, context_data=self.unpack_message_headers(batch[0][1]),
+            self.container.spawn_worker(self, (self.batch_arguments(batch),), {}, context_data=self.unpack_message_headers(batch[0][1]),
                                         handle_result=handle_result)
         except Exception:  # noqa: BLE001 - container is going away: the broker keeps the messages
             self._in_flight -= 1

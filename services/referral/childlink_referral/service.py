@@ -7,13 +7,15 @@ child_page; this module only wires them to nameko, the store, the outbox and its
 
 import time
 
-from childlink_common import assertions, settings
+from childlink_common import assertions, partitions, settings
 from childlink_common.batching import consume_batches
 from childlink_common.consumer import consume_safely
+from childlink_common.errors import PermanentFailure
 from childlink_common.flow_notices import StoredNotices
 from childlink_common.ingest import problem
 from childlink_common.logs import get_logger
 from childlink_common.metrics import ServiceMetrics, metrics_response
+from childlink_common.partition_consumer import partition_entrypoints
 from childlink_common.relaying import RelayingOutbox
 from childlink_common.topology import REFERRAL_EXCHANGE, consumer_queue, referral_queue
 from childlink_common.web import answer, json_response, key_is_valid, unauthorised
@@ -127,18 +129,36 @@ class ReferralService:
         that fails is taken again one message at a time (childlink_common.batching). One log line for
         the batch, naming each event (id, child, correlation id): a line per event cost more than the
         store writes it reports."""
+        intakes = self._in_one_transaction(lambda: [(self._take_in(body, department), body) for body in bodies])
+        log_batch(department, intakes)
+
+    def _in_one_transaction(self, take):
+        """`take()` inside one store batch; if it fails, the matcher forgets what it read of the batch's
+        writes (they were rolled back, and SQLite may give their row numbers to other rows)."""
         known = self.backend.known
         mark = known.opened() if known is not None else None
         try:
             with self.store.batch():
-                intakes = [(self._take_in(body, department), body) for body in bodies]
+                taken = take()
         except BaseException:
-            if mark is not None:  # the matcher forgets what it read of the batch's writes
+            if mark is not None:
                 known.rolled_back(mark)
             raise
         if mark is not None:
             known.committed(mark)
-        log_batch(department, intakes)
+        return taken
+
+    def _take_in_items(self, items):
+        """A partition's batch: (department, body) pairs of any department (childlink_common.partition_consumer)."""
+        unknown = [body.get("event_id") if isinstance(body, dict) else None for department, body in items
+                   if department is None]
+        if unknown:  # dead-lettered `invalid` once the batch falls back to one message at a time
+            raise PermanentFailure("no department: the message came through no department's exchange",
+                                   {"exchange": [f"not a department's events exchange (event {unknown[0]})"]})
+        intakes = self._in_one_transaction(
+            lambda: [(department, self._take_in(body, department), body) for department, body in items])
+        for department in sorted({department for department, _, _ in intakes}):
+            log_batch(department, [(intake, body) for d, intake, body in intakes if d == department])
 
     @consume_batches(referral_queue("social"))
     def on_social_event(self, bodies):
@@ -366,3 +386,21 @@ class ReferralService:
     def health(self, request):
         return json_response(200, {"service": "referral", "status": "ok", **self.store.stats(),
                                    "outbox_backlog": self.backend.backlog()})
+
+
+def _partition_handler(partition):
+    def on_partition_events(self, items):
+        self._take_in_items(items)
+
+    on_partition_events.__name__ = f"on_partition_{partition:03d}"
+    return on_partition_events
+
+
+# Partitioned by child (REFERRAL_PARTITIONS, docs/design.md "Partitions by child"): one entrypoint per
+# partition queue (own partitions at once, the others as standby) in place of one per department.
+if partitions.count():
+    for _name in ("on_social_event", "on_education_event", "on_health_event", "on_medical_event"):
+        delattr(ReferralService, _name)
+for _partition, _consume in partition_entrypoints():
+    _handler = _partition_handler(_partition)
+    setattr(ReferralService, _handler.__name__, _consume(_handler))
