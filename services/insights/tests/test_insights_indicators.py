@@ -2,7 +2,6 @@
 
 import pytest
 from childlink_insights.aggregate import Aggregator
-from childlink_insights.store.sqlite_store import SqliteInsightsStore
 from childlink_insights.views import Refused, members, overview, scope_page
 from childlink_referral.growth import zscores
 
@@ -10,24 +9,6 @@ from .fixtures import centre_event, child_event, referral_event, screened
 
 # a girl born 10 January 2024 reaches 9 months on 10 October 2024 and 18 months on 10 July 2025
 BORN = "2024-01-10"
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = SqliteInsightsStore(tmp_path / "insights.sqlite3")
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def take(store):
-    aggregator = Aggregator(store, zscores)
-
-    def take(*events):
-        for event in events:
-            aggregator.take(event)
-        aggregator.flush()
-    return take
 
 
 def cell(store, counter, month, scope="district", scope_id="1001"):

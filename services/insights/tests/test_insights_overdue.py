@@ -5,38 +5,16 @@ grace), the 2-month doses from 9 April 2024, HBV2 (HBsAg-positive mother only) f
 is 72 months old on 10 January 2030, so December 2029 is the last month she can be counted.
 """
 
-import pytest
 from childlink_contracts.epi_schedule import THAI_EPI
-from childlink_insights.aggregate import Aggregator
 from childlink_insights.calendar import add_months
 from childlink_insights.indicators import BY_ID, by_scope, trend
 from childlink_insights.overdue import overdue_spans
-from childlink_insights.store.sqlite_store import SqliteInsightsStore
 from childlink_insights.views import overview, scope_page
-from childlink_referral.growth import zscores
 
 from .fixtures import child_event
 
 BORN = "2024-01-10"
 OVERDUE = BY_ID["epi_overdue"]
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = SqliteInsightsStore(tmp_path / "insights.sqlite3")
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def take(store):
-    aggregator = Aggregator(store, zscores)
-
-    def take(*events):
-        for event in events:
-            aggregator.take(event)
-        aggregator.flush()
-    return take
 
 
 def overdue_in(store, month, district="1001"):
