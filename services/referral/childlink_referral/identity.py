@@ -196,12 +196,13 @@ def resolve(store, event, known: KnownRecords | None = None):
             if found.decision in (LINK, REVIEW):
                 outcome, candidate = found.to_dict(), found.child_id
                 how = "matched" if found.decision == LINK else "review"
-    claimed = store.claim_key(record_key, child_id)
+    # a key read as held is not claimed again: a claim answers the holder, which the read just gave
+    claimed = held.get(record_key) or store.claim_key(record_key, child_id)
     if claimed != child_id:  # another worker claimed the record a moment ago: its child it is
         child_id, how, outcome, candidate = claimed, "key", None, None
     holder = None
     if national_key is not None:
-        holder = store.claim_key(national_key, child_id)
+        holder = held.get(national_key) or store.claim_key(national_key, child_id)
         holder = None if holder == child_id else holder
     conflicts = [national_key] if holder else []
     return Resolution(child_id, record_key, how, conflicts, outcome, candidate, holder)

@@ -57,6 +57,11 @@ class SqliteIdentityRecords:
 
     def upsert_match_record(self, record_key, child_id, subject):
         text = _dumps(subject)
+        if self.db.in_transaction():
+            # inside a batch the read cannot go stale before the write: the savepoint is paid only to write
+            rows = self.db.read("SELECT child_id, subject FROM match_records WHERE record_key = ?", (record_key,))
+            if rows and rows[0][0] == child_id and rows[0][1] == text:
+                return None
         with self.db.transaction() as conn:
             row = conn.execute("SELECT child_id, subject FROM match_records WHERE record_key = ?",
                                (record_key,)).fetchone()

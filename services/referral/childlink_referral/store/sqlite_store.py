@@ -181,9 +181,13 @@ class SqliteTimelineStore(SqliteIdentityRecords):
         return {row["key"]: row["child_id"] for row in rows}
 
     def claim_key(self, key, child_id):
-        with self.db.transaction() as conn:
-            conn.execute("INSERT OR IGNORE INTO child_keys (key, child_id) VALUES (?, ?)", (key, child_id))
-            return conn.execute("SELECT child_id FROM child_keys WHERE key = ?", (key,)).fetchone()[0]
+        # one statement is atomic on its own; the holder is read after it (in the batch's transaction)
+        if not self.db.in_transaction():
+            with self.db.transaction() as conn:
+                conn.execute("INSERT OR IGNORE INTO child_keys (key, child_id) VALUES (?, ?)", (key, child_id))
+                return conn.execute("SELECT child_id FROM child_keys WHERE key = ?", (key,)).fetchone()[0]
+        self.db.write("INSERT OR IGNORE INTO child_keys (key, child_id) VALUES (?, ?)", (key, child_id))
+        return self.db.read("SELECT child_id FROM child_keys WHERE key = ?", (key,))[0][0]
 
     def save_profile(self, child_id, profile, as_of):
         self.db.write(
