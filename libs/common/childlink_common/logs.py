@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 
+import orjson
 import structlog
 
 PERSONAL_KEYS = frozenset({
@@ -29,10 +30,11 @@ def configure(service, level=None):
 
     level = getattr(logging, (level or os.environ.get("LOG_LEVEL", "INFO")).upper(), logging.INFO)
     logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
+    levels = {name.lower(): number for name, number in logging.getLevelNamesMapping().items()}
 
     def below_level_unless_audit(_logger, method, event_dict):
         # an audit record (`audit.*`: who saw or refused what) is written whatever LOG_LEVEL says
-        if logging.getLevelNamesMapping().get(method.upper(), logging.INFO) < level and not str(
+        if levels.get(method, logging.INFO) < level and not str(
                 event_dict.get("event", "")).startswith("audit."):
             raise structlog.DropEvent
         return event_dict
@@ -46,12 +48,19 @@ def configure(service, level=None):
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             drop_personal_data,
             structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(sort_keys=True),
+            structlog.processors.JSONRenderer(serializer=_json_line),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(min(level, logging.INFO)),
         logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),
         cache_logger_on_first_use=False,
     )
+
+
+def _json_line(event_dict, **_options):
+    """A log line as JSON, keys sorted; orjson renders it at a fraction of json.dumps's cost (lines are
+    written per batch and per transition on the busiest path). What it cannot encode is shown by repr,
+    as structlog's own renderer does."""
+    return orjson.dumps(event_dict, default=repr, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
 
 
 class _CurrentStderr:

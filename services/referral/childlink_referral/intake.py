@@ -7,7 +7,7 @@ from childlink_common.errors import EventConflict, PermanentFailure
 from childlink_contracts import ContractError, content_hash, validate_event
 
 from .identity import profile_of, remember, resolve
-from .timeline import entry_from_event, utc_key
+from .timeline import entry_from_event
 
 
 @dataclass
@@ -44,9 +44,9 @@ def take_in(store, body, department, clock=time.time, known=None, linking=None):
     found = resolve(store, event, known)
     child_id = found.child_id
     remember(store, event, child_id)
-    store.save_profile(child_id, profile_of(event), utc_key(event["occurred_at"]))
-    applied = store.append_to_timeline({**entry_from_event(event, child_id, clock(), digest),
-                                        "record_key": found.record_key})
+    entry = {**entry_from_event(event, child_id, clock(), digest), "record_key": found.record_key}
+    store.save_profile(child_id, profile_of(event), entry["occurred_at_utc"])
+    applied = store.append_to_timeline(entry)
     if linking is not None and found.how == "matched":
         # a merge, or (when the two cannot be one child) a review item with the event on its own child
         child_id = linking.link_matched(found.candidate_id, child_id, found.outcome, found.record_key)

@@ -91,6 +91,27 @@ def test_utc_key_orders_instants_across_timezones():
     assert utc_key("2026-01-01T00:00:00Z") == "2026-01-01T00:00:00.000000Z"
 
 
+def test_utc_key_is_the_stored_form_for_every_year():
+    """Keys already stored were made by strftime: the faster form must give the same text, day
+    boundaries, offsets, microseconds and years before 1000 included."""
+    import datetime as dt
+    import random
+
+    def stored_form(instant):
+        parsed = dt.datetime.fromisoformat(instant.replace("Z", "+00:00"))
+        return parsed.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    rng = random.Random(14)
+    instants = ["2026-01-01T00:00:00Z", "2026-01-01T06:59:59.999999+07:00", "0999-05-05T01:02:03+07:00",
+                "0001-01-01T07:00:00+07:00", "2024-02-29T23:59:59-05:00"]
+    for _ in range(20_000):
+        offset = dt.timezone(dt.timedelta(minutes=rng.randint(-900, 900)))
+        moment = dt.datetime(rng.randint(1, 9998), 1, 1, tzinfo=offset) + dt.timedelta(
+            seconds=rng.randint(0, 364 * 86400), microseconds=rng.choice([0, rng.randint(0, 999_999)]))
+        instants.append(moment.isoformat())
+    assert [utc_key(i) for i in instants] == [stored_form(i) for i in instants]
+
+
 def test_a_correction_and_a_retraction_mark_what_they_replace_whichever_arrives_first():
     store = FakeStore()
     original = event("health", "child.growth_measured", occurred_days_ago=5)
