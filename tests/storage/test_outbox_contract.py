@@ -131,6 +131,8 @@ class OutboxContract(StoreContract):
         assert (record.event_id, record.type, record.correlation_id) == (
             "evt-0001", "health.growth_measured", "corr-0001")
         assert record.body == event(1)
+        # the text the relay publishes as it is, when the adapter keeps one: the same JSON as the body
+        assert record.text is None or json.loads(record.text) == record.body
 
     def test_claim_respects_limit(self, store):
         store.add([event(n) for n in range(1, 6)], accepted_at=T0)

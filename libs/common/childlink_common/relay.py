@@ -133,7 +133,7 @@ class OutboxRelay:
                 self._returned.discard(record.event_id)
                 self.attempted += 1
                 producer.publish(
-                    json.dumps(record.body, separators=(",", ":")),
+                    record.text if record.text is not None else json.dumps(record.body, separators=(",", ":")),
                     routing_key=amqp.routing_key(record.body),
                     content_type=amqp.CONTENT_TYPE,
                     content_encoding=amqp.CONTENT_ENCODING,

@@ -20,6 +20,7 @@ class OutboxRecord:
     type: str
     correlation_id: str
     body: dict
+    text: str | None = None  # the body as stored, when the adapter keeps it as JSON text: published as it is
 
 
 class OutboxStore(Protocol):

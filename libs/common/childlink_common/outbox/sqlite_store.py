@@ -93,8 +93,8 @@ class SqliteOutbox:
                 f"SELECT seq, event_id, type, correlation_id, body FROM outbox WHERE seq IN ({marks})"
                 " ORDER BY seq", seqs,
             ).fetchall()
-        return [OutboxRecord(r["seq"], r["event_id"], r["type"], r["correlation_id"], json.loads(r["body"]))
-                for r in claimed]
+        return [OutboxRecord(r["seq"], r["event_id"], r["type"], r["correlation_id"], json.loads(r["body"]),
+                             r["body"]) for r in claimed]
 
     def mark_published(self, event_ids, now):
         if not event_ids:
