@@ -284,6 +284,19 @@ def _header_schema(event_type: EventType):
                            "description": f"{copy_of} `source.department`."},
             "type": {"type": "string", "const": event_type.type, "description": f"{copy_of} `type`."},
             "version": {"type": "integer", "const": event_type.version, "description": f"{copy_of} `version`."},
+            amqp.PARTITION_HEADER: {
+                "type": "string", "pattern": "^[0-9a-f]{8}$",
+                "description": (
+                    "Optional; the childlink relay sets it. The child this event is about, hashed: the first 8 "
+                    "hex digits of SHA-256 over `nid:<national id>` when `subject.child.national_id` is a valid "
+                    "Thai national ID, else over `local:<source.department>:<source.facility.code>:"
+                    "<subject.child.local_id>`, `centre:<subject.centre.centre_id>` for a centre's event, "
+                    "`event:<event_id>` when the event names neither (UTF-8 before hashing). When the "
+                    "referral runs partitioned by child (REFERRAL_PARTITIONS), RabbitMQ's consistent-hash "
+                    "exchange spreads events over the partitions by this value: every event of one child "
+                    "must carry the same value, so one replica at a time handles that child. Events without "
+                    "it are still delivered, all to one partition. It never carries a national ID in clear."),
+            },
         },
         "additionalProperties": True,
     }
@@ -309,7 +322,7 @@ def _example(event_type: EventType):
     event = example_event(event_type)
     return {"name": "example", "summary": f"A {event_type.type} v{event_type.version} event, as the "
                                           f"{event_type.department} relay publishes it.",
-            "headers": amqp.headers(event), "payload": event}
+            "headers": amqp.relay_headers(event), "payload": event}
 
 
 def asyncapi_document():

@@ -267,13 +267,13 @@ def test_each_message_says_how_to_publish_it_and_its_example_is_what_the_relay_s
         props = publish["properties"]
         assert set(props) == {"content_type", "content_encoding", "delivery_mode", "message_id", "correlation_id"}
         assert props["content_type"]["value"] == "application/json" and props["delivery_mode"]["value"] == 2
-        assert set(message["headers"]["properties"]) == set(amqp.HEADERS)
+        assert set(message["headers"]["properties"]) == {*amqp.HEADERS, amqp.PARTITION_HEADER}
         [example] = message["examples"]
         event = example["payload"]
         # valid, already in its normalised form (what a department's relay publishes), and its headers
         # are the ones the relay computes from it
         assert validate_event(event, event_type.department) == event
-        assert example["headers"] == amqp.headers(event)
+        assert example["headers"] == amqp.relay_headers(event)
         assert jsonschema.Draft202012Validator(message["headers"]).is_valid(example["headers"])
         assert schema_errors(event_type.key, event) == []
 

@@ -17,17 +17,15 @@ value stands for hundreds of valid national IDs, so the header cannot be read ba
 docs/security.md; no national ID in a header, a log or an operator's view).
 """
 
-import hashlib
 import os
 import re
 
-from childlink_contracts import is_valid_national_id
+# the key and its header are part of the message contract (the AsyncAPI document names them)
+from childlink_contracts.amqp import PARTITION_HEADER, child_key, partition_key  # noqa: F401 - used from here
 
-PARTITION_HEADER = "x-childlink-partition-key"
 PARTITION_EXCHANGE = "referral.partitions"
 PLUGIN = "rabbitmq_consistent_hash_exchange"
 EXCHANGE_TYPE = "x-consistent-hash"
-KEY_BITS_HEX = 8  # 32 bits
 
 
 def count():
@@ -69,26 +67,3 @@ def own(partitions=None, index=None, of=None):
     index = replica_index() if index is None else index
     of = replicas() if of is None else of
     return [p for p in range(partitions) if p % of == index % of]
-
-
-def child_key(event):
-    """`nid:<national id>` when the event carries a valid one, else `local:<dept>:<facility>:<local id>`;
-    `centre:<id>` for a centre event. None when the event has neither (the contract check names why)."""
-    try:
-        subject = event["subject"]
-        if subject.get("centre"):
-            return f"centre:{subject['centre'].get('centre_id')}"
-        child = subject["child"]
-        national_id = child.get("national_id")
-        if national_id and is_valid_national_id(national_id):
-            return f"nid:{national_id}"
-        return f"local:{event['source']['department']}:{event['source']['facility']['code']}:{child['local_id']}"
-    except (KeyError, TypeError, AttributeError):
-        return None
-
-
-def partition_key(event):
-    """The header value: the child key hashed (SHA-256) and cut to 32 bits, or the event_id's when the
-    event names no child (it still has to land in some partition)."""
-    key = child_key(event) or f"event:{event.get('event_id') if isinstance(event, dict) else None}"
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:KEY_BITS_HEX]

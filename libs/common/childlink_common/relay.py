@@ -18,7 +18,7 @@ import uuid
 from childlink_contracts import amqp
 from kombu import Connection, Producer
 
-from . import partitions, settings, topology
+from . import settings, topology
 from .logs import get_logger
 
 log = get_logger(__name__)
@@ -29,10 +29,8 @@ def relay_owner():
 
 
 def message_headers(record):
-    """The headers the AsyncAPI document promises (childlink_contracts.amqp), and the child's partition
-    key (hashed, never a national ID) that the referral's partitions are spread by when it runs
-    partitioned (childlink_common.partitions); it costs nothing when it does not."""
-    return {**amqp.headers(record.body), partitions.PARTITION_HEADER: partitions.partition_key(record.body)}
+    """The headers the AsyncAPI document promises (childlink_contracts.amqp.relay_headers)."""
+    return amqp.relay_headers(record.body)
 
 
 class OutboxRelay:
