@@ -3,6 +3,7 @@
 import functools
 import uuid
 
+import orjson
 from marshmallow import ValidationError
 
 from . import compiled
@@ -72,6 +73,18 @@ def _schema(event_type):
     return event_type.schema()
 
 
+def _surely_valid_unicode(value):
+    """True when every string and key in `value` is valid Unicode, by one C-speed encode of the whole.
+
+    orjson refuses a lone surrogate anywhere; it also refuses what it does not plainly know (a key
+    not text, a subclass, an int past 64 bits), and then the walk below decides."""
+    try:
+        orjson.dumps(value, option=orjson.OPT_PASSTHROUGH_SUBCLASS)
+    except TypeError:
+        return False
+    return True
+
+
 def lone_surrogates(value, path=""):
     """{path: [message]} for every string (or object key) holding a lone UTF-16 surrogate.
 
@@ -79,6 +92,8 @@ def lone_surrogates(value, path=""):
     an event could never be stored downstream (the referral's store refuses it; the message is retried,
     then dead-lettered), so it is refused here, where the sender can be told which field. Paths
     escape such keys (ascii()), so the error answer itself stays valid UTF-8."""
+    if not path and _surely_valid_unicode(value):
+        return {}
     found = {}
     if isinstance(value, str):
         if _has_lone_surrogate(value):
