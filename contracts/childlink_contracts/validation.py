@@ -121,10 +121,10 @@ def validate_event(raw, department):
         raise ContractError(unencodable)
     errors = {}
     try:
-        envelope = compiled.load(_envelope, raw)
+        envelope, envelope_dumped = compiled.check(_envelope, raw)
     except ValidationError as exc:
         errors.update(flatten(exc.messages))
-        envelope = None
+        envelope = envelope_dumped = None
     type_, version = raw.get("type"), raw.get("version")
     source = raw.get("source") if isinstance(raw.get("source"), dict) else {}
     if source.get("department") not in (None, department) and "source.department" not in errors:
@@ -136,10 +136,10 @@ def validate_event(raw, department):
         type_errors = _type_errors(department, type_, version)
         errors.update(type_errors)
         event_type = None if type_errors else lookup(department, type_, version)
-    payload = raw.get("payload")
+    payload, payload_dumped = raw.get("payload"), None
     if event_type is not None and isinstance(payload, dict):
         try:
-            payload = compiled.load(_schema(event_type), payload)
+            payload, payload_dumped = compiled.check(_schema(event_type), payload)
         except ValidationError as exc:
             errors.update(flatten(exc.messages, "payload"))
         subject = raw.get("subject") if isinstance(raw.get("subject"), dict) else {}
@@ -157,8 +157,12 @@ def validate_event(raw, department):
         errors.update(implausible_growth(department, event_type.type, envelope, payload))
     if errors:
         raise ContractError(errors)
-    envelope["payload"] = compiled.dump(_schema(event_type), payload)
-    normalised = compiled.dump(_envelope, envelope)
+    if envelope_dumped is not None and payload_dumped is not None:  # both in one pass: dumped already
+        normalised = envelope_dumped
+        normalised["payload"] = _envelope.fields["payload"].serialize("payload", {"payload": payload_dumped})
+    else:
+        envelope["payload"] = compiled.dump(_schema(event_type), payload)
+        normalised = compiled.dump(_envelope, envelope)
     normalised.setdefault("correlation_id", normalised["event_id"])
     return normalised
 
