@@ -32,7 +32,7 @@ from marshmallow.decorators import (
 )
 from marshmallow.utils import missing
 
-from .compiled_fields import GiveUp, converter, plain_text
+from .compiled_fields import GiveUp, converter, plain_text, text_check
 
 ENABLED = os.environ.get("CONTRACTS_COMPILED", "1") not in ("0", "false", "no")
 
@@ -45,9 +45,11 @@ class _Plan:
     def __init__(self, schema):
         self.schema = schema
         self.unknown = schema.unknown
-        # (name, field, converter or None: loaded and dumped by the field itself)
-        self.load_fields = [(name, field, converter(field, _nested_plan)) for name, field in schema.load_fields.items()]
-        self.known = {name for name, _field, _convert in self.load_fields}
+        # (name, field, converter or None: loaded and dumped by the field itself, plain text, its check):
+        # text fields, most of an event, are checked inline, a string loaded and dumped as it came
+        self.load_fields = [(name, field, converter(field, _nested_plan), *text_check(field))
+                            for name, field in schema.load_fields.items()]
+        self.known = {name for name, *_rest in self.load_fields}
         self.dump_fields = [(name, field, _nested_plan(field), plain_text(field))
                             for name, field in schema.dump_fields.items()]
         self.schema_validators = [(getattr(schema, attr), kwargs.get("pass_original", False))
@@ -58,8 +60,13 @@ class _Plan:
         if type(data) is not dict:
             raise _GiveUp
         result, dumped, deferred = {}, {}, False
-        for name, field, convert in self.load_fields:
+        for name, field, convert, text, check in self.load_fields:
             raw = data.get(name, missing)
+            if text and type(raw) is str:
+                if check is not None:
+                    check(raw)
+                result[name] = dumped[name] = raw
+                continue
             if raw is None:
                 raise _GiveUp  # null: allow_none and its load_default are marshmallow's to settle
             if raw is missing:
@@ -91,7 +98,7 @@ class _Plan:
             except ValidationError as exc:
                 raise _GiveUp from exc
         if deferred:
-            for name, field, _convert in self.load_fields:
+            for name, field, *_rest in self.load_fields:
                 if dumped.get(name) is _DEFERRED:
                     value = field.serialize(name, result)
                     if value is missing:

@@ -31,6 +31,16 @@ def _validator(field):
     validators = list(field.validators)
     if not validators:
         return None
+    if len(validators) == 1 and isinstance(validators[0], Validator):  # the usual case, one call less
+        validate = validators[0]
+
+        def check_one(value):
+            try:
+                validate(value)
+            except ValidationError as exc:
+                raise GiveUp from exc
+
+        return check_one
 
     def check(value):
         for validate in validators:
@@ -57,6 +67,13 @@ def plain_text(field):
             and kind._deserialize is fields.String._deserialize and kind._validate is fields.Field._validate
             and kind.serialize is fields.Field.serialize and kind._serialize is fields.String._serialize
             and not field.pre_load and not field.post_load)
+
+
+def text_check(field):
+    """(True, the validators' check or None) for a plain text field; (False, None) for any other."""
+    if plain_text(field):
+        return True, _validator(field)
+    return False, None
 
 
 def _checked(check, convert):
