@@ -1,14 +1,17 @@
 """A faster `schema.load` / `schema.dump` for the contracts' marshmallow schemas, made from them.
 
-marshmallow stays the one source: each field is still loaded and dumped by its own marshmallow
-field object (`field.deserialize`, `field.serialize`, the field's validators, the schema's
-`@validates_schema` hooks); what is replaced is the Schema machinery around them (error store,
-partial and hook dispatch, per-call option resolution), which was most of the contract check's cost
-(~0.6 ms of an event's ~1 ms, profiled on the first-load mix).
+marshmallow stays the one source: the plan is made from the schema's fields, once. A field of a kind
+compiled_fields knows (text, integers, floats, booleans, UUIDs, ISO instants and dates, lists, dicts,
+nested schemas) is loaded and dumped in one step by a function copying what its marshmallow class
+does, its own validator objects run on the loaded value; any other field by the field object itself
+(`field.deserialize`, `field.serialize`); the schema's `@validates_schema` hooks as they are. What is
+replaced is the Schema and Field machinery around them (error store, hook dispatch, per-call option
+resolution, a new `And` per validated value), and the second walk `dump` made over what `load` made:
+`check` returns both forms in one pass.
 
-It is an accept-only fast path. `load(schema, data)` walks the compiled plan; the moment anything is
+It is an accept-only fast path. `check(schema, data)` walks the compiled plan; the moment anything is
 not plainly valid (a field error, a missing required field, an unknown key, a null, a type it does
-not know) it gives up and returns `schema.load(data)`, so every refusal, and its error messages, is
+not know) it gives up and returns `schema.load(data)` (and no dumped form), so every refusal, and its error messages, is
 marshmallow's own. A schema using anything the plan does not cover (pre/post hooks, field-level
 `@validates`, data_key, partial, only/exclude, many) is not compiled at all: marshmallow loads it.
 So a schema someone extends later is at worst loaded the slow way, never differently.
@@ -29,59 +32,61 @@ from marshmallow.decorators import (
 )
 from marshmallow.utils import missing
 
+from .compiled_fields import GiveUp, converter, plain_text, text_check
+
 ENABLED = os.environ.get("CONTRACTS_COMPILED", "1") not in ("0", "false", "no")
 
 
-class _GiveUp(Exception):
-    """Not plainly valid: marshmallow decides (and words the errors)."""
+_GiveUp = GiveUp
+_DEFERRED = object()  # dumped by the field itself once the loaded result is whole (it may read all of it)
 
 
 class _Plan:
     def __init__(self, schema):
         self.schema = schema
         self.unknown = schema.unknown
-        self.load_fields = []  # (name, field, nested plan or None, plain text field)
-        for name, field in schema.load_fields.items():
-            self.load_fields.append((name, field, _nested_plan(field), _plain_text(field)))
-        self.known = {name for name, _field, _nested, _text in self.load_fields}
-        self.dump_fields = [(name, field, _nested_plan(field), _plain_text(field))
+        # (name, field, converter or None: loaded and dumped by the field itself, plain text, its check):
+        # text fields, most of an event, are checked inline, a string loaded and dumped as it came
+        self.load_fields = [(name, field, converter(field, _nested_plan), *text_check(field))
+                            for name, field in schema.load_fields.items()]
+        self.known = {name for name, *_rest in self.load_fields}
+        self.dump_fields = [(name, field, _nested_plan(field), plain_text(field))
                             for name, field in schema.dump_fields.items()]
         self.schema_validators = [(getattr(schema, attr), kwargs.get("pass_original", False))
                                   for attr, _many, kwargs in schema._hooks[VALIDATES_SCHEMA]]
 
-    def load(self, data):
+    def check(self, data):
+        """(`schema.load(data)`, `schema.dump` of it) in one pass, or _GiveUp."""
         if type(data) is not dict:
             raise _GiveUp
-        result = {}
-        for name, field, nested, text in self.load_fields:
+        result, dumped, deferred = {}, {}, False
+        for name, field, convert, text, check in self.load_fields:
             raw = data.get(name, missing)
+            if text and type(raw) is str:
+                if check is not None:
+                    check(raw)
+                result[name] = dumped[name] = raw
+                continue
             if raw is None:
                 raise _GiveUp  # null: allow_none and its load_default are marshmallow's to settle
-            if text and type(raw) is str:  # what String.deserialize does with text: validate it
-                try:
-                    field._validate(raw)
-                except ValidationError as exc:
-                    raise _GiveUp from exc
-                result[name] = raw
-                continue
-            if nested is not None:
-                if raw is missing:
-                    if field.required or field.load_default is not missing:
-                        raise _GiveUp
+            if raw is missing:
+                if field.required:
+                    raise _GiveUp
+                if field.load_default is not missing:
+                    default = field.load_default
+                    result[name] = default() if callable(default) else default
+                elif field.dump_default is missing:
                     continue
-                value = nested.load(raw)
-                if field.validators:
-                    try:
-                        field._validate(value)
-                    except ValidationError as exc:
-                        raise _GiveUp from exc
-            else:
+                dumped[name], deferred = _DEFERRED, True
+                continue
+            if convert is None:
                 try:
-                    value = field.deserialize(raw, name, data)
+                    result[name] = field.deserialize(raw, name, data)
                 except ValidationError as exc:
                     raise _GiveUp from exc
-            if value is not missing:
-                result[name] = value
+                dumped[name], deferred = _DEFERRED, True
+                continue
+            result[name], dumped[name] = convert(raw)
         if self.unknown == RAISE and not self.known.issuperset(data):
             raise _GiveUp
         for validator, pass_original in self.schema_validators:
@@ -92,7 +97,15 @@ class _Plan:
                     validator(result, partial=None, many=False, unknown=self.unknown)
             except ValidationError as exc:
                 raise _GiveUp from exc
-        return result
+        if deferred:
+            for name, field, *_rest in self.load_fields:
+                if dumped.get(name) is _DEFERRED:
+                    value = field.serialize(name, result)
+                    if value is missing:
+                        del dumped[name]
+                    else:
+                        dumped[name] = value
+        return result, dumped
 
     def dump(self, obj):
         result = {}
@@ -114,15 +127,6 @@ class _Plan:
             if value is not missing:
                 result[name] = value
         return result
-
-
-def _plain_text(field):
-    """A fields.String whose load and dump are String's own, no field-level pre/post functions."""
-    kind = type(field)
-    return (isinstance(field, fields.String) and kind.deserialize is fields.Field.deserialize
-            and kind._deserialize is fields.String._deserialize and kind._validate is fields.Field._validate
-            and kind.serialize is fields.Field.serialize and kind._serialize is fields.String._serialize
-            and not getattr(field, "pre_load", None) and not getattr(field, "post_load", None))
 
 
 def _nested_plan(field):
@@ -182,15 +186,21 @@ def _compiled(schema):
         return None
 
 
-def load(schema, data):
-    """`schema.load(data)`, faster when `data` is plainly valid; marshmallow's own answer otherwise."""
+def check(schema, data):
+    """(`schema.load(data)`, `schema.dump` of what it loaded) when `data` is plainly valid, in one pass;
+    (marshmallow's `schema.load(data)`, None) otherwise (raising its ValidationError if it refuses)."""
     plan = _compiled(schema) if ENABLED else None
     if plan is not None:
         try:
-            return plan.load(data)
+            return plan.check(data)
         except _GiveUp:
             pass
-    return schema.load(data)
+    return schema.load(data), None
+
+
+def load(schema, data):
+    """`schema.load(data)`, faster when `data` is plainly valid; marshmallow's own answer otherwise."""
+    return check(schema, data)[0]
 
 
 def dump(schema, obj):

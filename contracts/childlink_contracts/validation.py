@@ -3,6 +3,7 @@
 import functools
 import uuid
 
+import orjson
 from marshmallow import ValidationError
 
 from . import compiled
@@ -72,6 +73,18 @@ def _schema(event_type):
     return event_type.schema()
 
 
+def _surely_valid_unicode(value):
+    """True when every string and key in `value` is valid Unicode, by one C-speed encode of the whole.
+
+    orjson refuses a lone surrogate anywhere; it also refuses what it does not plainly know (a key
+    not text, a subclass, an int past 64 bits), and then the walk below decides."""
+    try:
+        orjson.dumps(value, option=orjson.OPT_PASSTHROUGH_SUBCLASS)
+    except TypeError:
+        return False
+    return True
+
+
 def lone_surrogates(value, path=""):
     """{path: [message]} for every string (or object key) holding a lone UTF-16 surrogate.
 
@@ -79,6 +92,8 @@ def lone_surrogates(value, path=""):
     an event could never be stored downstream (the referral's store refuses it; the message is retried,
     then dead-lettered), so it is refused here, where the sender can be told which field. Paths
     escape such keys (ascii()), so the error answer itself stays valid UTF-8."""
+    if not path and _surely_valid_unicode(value):
+        return {}
     found = {}
     if isinstance(value, str):
         if _has_lone_surrogate(value):
@@ -106,10 +121,10 @@ def validate_event(raw, department):
         raise ContractError(unencodable)
     errors = {}
     try:
-        envelope = compiled.load(_envelope, raw)
+        envelope, envelope_dumped = compiled.check(_envelope, raw)
     except ValidationError as exc:
         errors.update(flatten(exc.messages))
-        envelope = None
+        envelope = envelope_dumped = None
     type_, version = raw.get("type"), raw.get("version")
     source = raw.get("source") if isinstance(raw.get("source"), dict) else {}
     if source.get("department") not in (None, department) and "source.department" not in errors:
@@ -121,10 +136,10 @@ def validate_event(raw, department):
         type_errors = _type_errors(department, type_, version)
         errors.update(type_errors)
         event_type = None if type_errors else lookup(department, type_, version)
-    payload = raw.get("payload")
+    payload, payload_dumped = raw.get("payload"), None
     if event_type is not None and isinstance(payload, dict):
         try:
-            payload = compiled.load(_schema(event_type), payload)
+            payload, payload_dumped = compiled.check(_schema(event_type), payload)
         except ValidationError as exc:
             errors.update(flatten(exc.messages, "payload"))
         subject = raw.get("subject") if isinstance(raw.get("subject"), dict) else {}
@@ -142,8 +157,12 @@ def validate_event(raw, department):
         errors.update(implausible_growth(department, event_type.type, envelope, payload))
     if errors:
         raise ContractError(errors)
-    envelope["payload"] = compiled.dump(_schema(event_type), payload)
-    normalised = compiled.dump(_envelope, envelope)
+    if envelope_dumped is not None and payload_dumped is not None:  # both in one pass: dumped already
+        normalised = envelope_dumped
+        normalised["payload"] = _envelope.fields["payload"].serialize("payload", {"payload": payload_dumped})
+    else:
+        envelope["payload"] = compiled.dump(_schema(event_type), payload)
+        normalised = compiled.dump(_envelope, envelope)
     normalised.setdefault("correlation_id", normalised["event_id"])
     return normalised
 

@@ -2,7 +2,7 @@ import datetime as dt
 import uuid
 
 import pytest
-from childlink_contracts import EVENT_TYPES, ContractError, validate_event
+from childlink_contracts import EVENT_TYPES, ContractError, validate_event, validation
 
 KEYS = [t.key for t in EVENT_TYPES]
 IDS = [f"{d}.{t}.v{v}" for d, t, v in KEYS]
@@ -413,3 +413,27 @@ def test_consent_needs_decision_and_scope(field, make_event):
     event = make_event(("health", "consent.recorded", 1))
     del event["payload"][field]
     assert set(errors_of(event, "health")) == {f"payload.{field}"}
+
+
+# The lone-surrogate check first encodes the whole event once; only when that fails does it walk to
+# name the fields. The answers must be the walk's on every shape, surrogate or not.
+SURROGATE_CASES = [
+    {"a": "fine", "b": ["é", {"c": "😀"}]},
+    {"a": "x\ud800"},
+    {"\udfffkey": "v"},
+    {"\udfffkey": "v\ud800"},
+    {"a": [1, ["deep", {"b": "\ud83d"}]], "c": "\ude00"},
+    {1: "int key", "a": "\ud800"},  # a key not text: the walk decides
+    {1: "int key"},
+    {"a": ("tuple \ud800",)},  # tuples were never walked: still not refused
+    {"a": 2**70, "b": "big int beside \ud800"},
+    {"a": None, "b": True, "c": 1.5, "d": "\ud800"},
+    {"a": type("Text", (str,), {})("a subclass \ud800")},
+]
+
+
+@pytest.mark.parametrize("value", SURROGATE_CASES, ids=repr)
+def test_the_one_encode_answers_as_the_walk(value, monkeypatch):
+    fast = validation.lone_surrogates(value)
+    monkeypatch.setattr(validation, "_surely_valid_unicode", lambda _value: False)
+    assert fast == validation.lone_surrogates(value)
