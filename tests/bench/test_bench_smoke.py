@@ -93,3 +93,10 @@ def test_make_bench_replicas_runs_at_a_tiny_size(tmp_path):
     assert sum(r["replicas_2"]["applied_per_replica"]) >= 120 and all(r["replicas_2"]["applied_per_replica"]), r
     assert re.search(r"2 replicas\s+[\d.]+ events/s end to end", done.stdout), done.stdout
     assert "load" in done.stdout
+
+
+@pytest.mark.timeout(120)
+def test_the_contract_check_cost_runs_at_a_tiny_size():
+    done = run(["bench/contract_cost.py", "--children", "30", "--rounds", "1"], timeout=110)
+    output = done.stdout + done.stderr
+    assert re.search(r"best this: [\d.]+ ms CPU an event \(validate_event \+ content_hash\)", output), output[-2000:]
