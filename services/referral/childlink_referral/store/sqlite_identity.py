@@ -3,6 +3,8 @@ merge moves keys, timeline entries and referrals in one transaction."""
 
 import json
 
+from childlink_common.json_text import compact
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS match_records (
     record_key TEXT PRIMARY KEY,
@@ -165,7 +167,7 @@ class SqliteIdentityRecords:
                         "SELECT department, entry FROM timeline WHERE event_id = ?", (event_id,)).fetchall():
                     entry = {**json.loads(stored), "child_id": to_child}
                     conn.execute("UPDATE timeline SET child_id = ?, entry = ? WHERE department = ? AND event_id = ?",
-                                 (to_child, json.dumps(entry, ensure_ascii=False, separators=(",", ":")),
+                                 (to_child, compact(entry),
                                   department, event_id))
             for referral_id in referral_ids:
                 row = conn.execute("SELECT doc FROM referrals WHERE referral_id = ?", (referral_id,)).fetchone()
@@ -173,7 +175,7 @@ class SqliteIdentityRecords:
                     continue
                 doc = {**json.loads(row[0]), "child_id": to_child}
                 conn.execute("UPDATE referrals SET child_id = ?, doc = ? WHERE referral_id = ?",
-                             (to_child, json.dumps(doc, ensure_ascii=False, separators=(",", ":")), referral_id))
+                             (to_child, compact(doc), referral_id))
             for record_key in record_keys:
                 row = conn.execute("SELECT child_id, subject FROM match_records WHERE record_key = ?",
                                    (record_key,)).fetchone()

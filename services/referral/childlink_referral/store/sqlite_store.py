@@ -4,6 +4,7 @@ import contextlib
 import json
 
 import orjson
+from childlink_common.json_text import compact
 from childlink_common.sqlite import BUSY_TIMEOUT_S, SqliteDatabase
 
 from .port import check_same_content
@@ -109,7 +110,7 @@ def _row(referral):
         referral["from"].get("department"), referral["from"].get("facility"), referral["from"].get("district"),
         referral["to"].get("department"), referral["to"].get("facility"), referral["to"].get("district"),
         referral.get("district"), referral["due_by"], referral["created_at"],
-        json.dumps(referral, ensure_ascii=False, separators=(",", ":")),
+        compact(referral),
     )
 
 
@@ -194,13 +195,13 @@ class SqliteTimelineStore(SqliteIdentityRecords):
             "INSERT INTO children (child_id, profile, as_of) VALUES (?, ?, ?)"
             " ON CONFLICT (child_id) DO UPDATE SET profile = excluded.profile, as_of = excluded.as_of"
             " WHERE excluded.as_of >= children.as_of",
-            (child_id, json.dumps(profile, ensure_ascii=False), as_of),
+            (child_id, compact(profile), as_of),
         )
 
     def replace_profile(self, child_id, profile):
         with self.db.transaction() as conn:
             conn.execute("UPDATE children SET profile = ? WHERE child_id = ?",
-                         (json.dumps(profile, ensure_ascii=False), child_id))
+                         (compact(profile), child_id))
 
     def append_to_timeline(self, entry):
         key = (entry["department"], entry["event_id"])
@@ -208,7 +209,7 @@ class SqliteTimelineStore(SqliteIdentityRecords):
             "INSERT OR IGNORE INTO timeline (department, event_id, child_id, occurred_at_utc, entry, content_hash)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (*key, entry["child_id"], entry["occurred_at_utc"],
-             json.dumps(entry, ensure_ascii=False, separators=(",", ":")), entry.get("content_hash")),
+             compact(entry), entry.get("content_hash")),
         )
         if cursor.rowcount == 1:
             return True
