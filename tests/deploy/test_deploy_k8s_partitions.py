@@ -282,3 +282,49 @@ def test_no_other_user_gains_a_right_on_the_partitions():
         for name in names:
             for kind in ("configure", "read"):
                 assert not allows(grant[kind], name), (user, kind, name)
+
+
+# --- on the real local broker ------------------------------------------------------------------------
+
+_spec = importlib.util.spec_from_file_location("deploy_broker_helpers", HERE / "test_deploy_broker_permissions.py")
+broker_helpers = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(broker_helpers)
+
+
+@pytest.fixture
+def partitioned_broker(rabbit_config, monkeypatch):
+    """The partitioned definitions' users on a throwaway vhost laid out by topology for P=16."""
+    monkeypatch.setenv("REFERRAL_PARTITIONS", str(PARTITIONS))
+    made = broker_helpers.Broker(rabbit_config)
+    made.definitions = partitioned_definitions()
+    made.set_up()
+    yield made
+    made.tear_down()
+
+
+def test_the_partitioned_grants_work_on_a_real_broker(partitioned_broker):
+    from amqp.exceptions import AccessRefused
+    from kombu import Connection, Exchange, Producer
+
+    broker = partitioned_broker
+    with Connection(broker.uri("referral")) as connection:  # its consumer declares the layout on connect
+        topology.ensure(connection, "declare").close()
+    with Connection(broker.uri("health")) as connection:  # a relay checks it passively
+        topology.ensure(connection, "passive").close()
+    with Connection(broker.uri("health"), transport_options={"confirm_publish": True}) as connection:
+        Producer(connection.channel(), auto_declare=False).publish(
+            b"{}", exchange=Exchange("health.events", type="topic"), routing_key="child.screened",
+            headers={partitions.PARTITION_HEADER: "12345"}, content_type="application/json", retry=False)
+    names = [q.name for q in topology.partition_queues(PARTITIONS)]
+    depths = {name: broker.depth(name) for name in names}
+    assert sum(depths.values()) == 1, depths
+    (landed,) = [name for name, depth in depths.items() if depth]
+    # single-active-consumer queues refuse basic.get: consume
+    with Connection(broker.uri("monitor")) as connection, pytest.raises(AccessRefused):
+        connection.channel().basic_consume(landed, callback=lambda message: None)
+    received = []
+    with Connection(broker.uri("referral")) as connection:
+        channel = connection.channel()
+        channel.basic_consume(landed, callback=received.append, no_ack=True)
+        connection.drain_events(timeout=10)
+    assert [m.body for m in received] == [b"{}"]
