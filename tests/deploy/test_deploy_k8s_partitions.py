@@ -96,6 +96,17 @@ def test_the_referral_is_a_statefulset_with_the_deployments_pod_and_no_deploymen
     assert headless["spec"]["selector"] == spec["selector"]["matchLabels"]
 
 
+def test_every_core_object_is_valid_against_the_kubernetes_schemas(rendered):
+    overlay, docs = rendered
+    for doc in docs:
+        if (doc["apiVersion"], doc["kind"]) in k8s.CUSTOM_KINDS:
+            continue
+        try:
+            kubernetes_validate.validate(doc, k8s.K8S_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            pytest.fail(f"{overlay}: {doc['kind']} {doc['metadata']['name']}: {exc.message}")
+
+
 def test_the_statefulset_is_valid_and_stays_on_mongodb(rendered):
     overlay, docs = rendered
     statefulset = k8s.one(docs, "StatefulSet", "referral")
