@@ -12,6 +12,17 @@ would keep its dev-only hash, so that is an error.
         --out deploy/k8s/overlays/production/secrets/definitions.json
 
 Password files are `user=password` lines (# comments allowed). Only the standard library is used.
+
+`--partitions P` lays the broker out for the referral partitioned by child (REFERRAL_PARTITIONS=P,
+docs/design.md "Partitions by child"): the consistent-hash exchange `referral.partitions`, bound from
+each department exchange, and P single-active-consumer quorum queues `referral.partition.NNN`, with
+the referral user's grants extended to them; the per-department referral queues are left out (no one
+would consume them: they would only fill). The layout must be what childlink_common.topology declares
+for the same P (tests/deploy/test_deploy_k8s_partitions.py holds it so). The dev-only file of the
+partitioned local overlay is made with `--keep-dev-hashes` instead of `--passwords`:
+
+    python3 deploy/rabbitmq/make_definitions.py --partitions 16 --keep-dev-hashes \
+        --out deploy/rabbitmq/partitions/definitions.json
 """
 
 import argparse
@@ -24,6 +35,16 @@ from pathlib import Path
 
 SOURCE = Path(__file__).resolve().with_name("definitions.json")
 PLACEHOLDER = "CHANGE_ME"
+
+# As childlink_common.topology and .partitions name them (this script imports nothing of the project).
+DEPARTMENTS = ("social", "education", "health", "medical")
+PARTITION_EXCHANGE = "referral.partitions"
+PARTITION_HEADER = "x-childlink-partition-key"
+PARTITION_QUEUE = "referral.partition.{:03d}"
+PARTITION_GRANT = r"^referral\.partitions$|^referral\.partition\.[0-9]{3}$"
+DEAD_LETTER_EXCHANGE = "childlink.dlx"
+DELIVERY_LIMIT = 10
+MAX_PARTITIONS = 1000  # three digits in the queue names (the code allows up to 1024)
 
 
 def rabbit_hash(password, salt=None):
@@ -64,14 +85,61 @@ def with_passwords(definitions, passwords):
     return made
 
 
+def department_queue(department):
+    return f"referral.{department}.events"
+
+
+def with_partitions(definitions, count):
+    """The same definitions laid out for `count` partitions (see the module's docstring)."""
+    if not 1 <= count < MAX_PARTITIONS:
+        raise ValueError(f"--partitions {count}: expected 1 to {MAX_PARTITIONS - 1}")
+    made = json.loads(json.dumps(definitions))
+    (vhost,) = {v["name"] for v in made["vhosts"]}
+    dropped = {department_queue(d) for d in DEPARTMENTS}
+    made["queues"] = [q for q in made["queues"] if q["name"] not in dropped]
+    made["bindings"] = [b for b in made["bindings"] if b["destination"] not in dropped]
+    made["exchanges"].append({
+        "name": PARTITION_EXCHANGE, "vhost": vhost, "type": "x-consistent-hash", "durable": True,
+        "auto_delete": False, "internal": False, "arguments": {"hash-header": PARTITION_HEADER}})
+    for department in DEPARTMENTS:
+        made["bindings"].append({
+            "source": f"{department}.events", "vhost": vhost, "destination": PARTITION_EXCHANGE,
+            "destination_type": "exchange", "routing_key": "#", "arguments": {}})
+    for partition in range(count):
+        name = PARTITION_QUEUE.format(partition)
+        made["queues"].append({"name": name, "vhost": vhost, "durable": True, "auto_delete": False,
+                               "arguments": {
+                                   "x-queue-type": "quorum",
+                                   "x-delivery-limit": DELIVERY_LIMIT,
+                                   "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+                                   "x-dead-letter-routing-key": name,
+                                   "x-single-active-consumer": True}})
+        # weight "1": each partition an equal share of the hash ring
+        made["bindings"].append({"source": PARTITION_EXCHANGE, "vhost": vhost, "destination": name,
+                                 "destination_type": "queue", "routing_key": "1", "arguments": {}})
+    (grant,) = [g for g in made["permissions"] if g["user"] == "referral"]
+    for access in ("configure", "write", "read"):
+        grant[access] = f"{grant[access]}|{PARTITION_GRANT}"
+    return made
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--passwords", action="append", required=True, help="user=password file")
+    hashes = parser.add_mutually_exclusive_group(required=True)
+    hashes.add_argument("--passwords", action="append", help="user=password file")
+    hashes.add_argument("--keep-dev-hashes", action="store_true",
+                        help="keep the source's hashes (the dev-only ones of the repository: local use only)")
+    parser.add_argument("--partitions", type=int, default=0,
+                        help="lay the broker out for the referral partitioned by child (REFERRAL_PARTITIONS)")
     parser.add_argument("--out", required=True, help="where to write the definitions")
     parser.add_argument("--source", default=str(SOURCE), help="definitions to start from")
     args = parser.parse_args(argv)
     try:
-        made = with_passwords(json.loads(Path(args.source).read_text()), read_passwords(args.passwords))
+        made = json.loads(Path(args.source).read_text())
+        if args.partitions:
+            made = with_partitions(made, args.partitions)
+        if args.passwords:
+            made = with_passwords(made, read_passwords(args.passwords))
     except (ValueError, OSError) as exc:
         print(f"make_definitions: {exc}", file=sys.stderr)
         return 2
