@@ -24,8 +24,8 @@ DAYS_PER_MONTH = who2006.DAYS_PER_MONTH
 
 
 # The rules compute every measurement's z-scores again at each evaluation of its child (after every
-# event): remembered by their exact inputs. ~40,000 measurements, ~1 KiB each.
-MEMO_SIZE = 40_000
+# event): remembered by their exact inputs, the latest 20,000 (~1 KiB each, ~20 MiB when full).
+MEMO_SIZE = 20_000
 # Inputs a key holds as they are: hashable, and equal only when WHO's code computes the same with them.
 # A key also names each input's type (70 and 70.0, True and 1 stay apart); a zero (0.0 equals -0.0)
 # or a NaN (not equal to itself) is not remembered: computed each time.
