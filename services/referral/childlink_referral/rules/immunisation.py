@@ -133,9 +133,15 @@ def overdue(state, now):
     if state.health_centre is None:
         return []
     doses = schedule_for(state)
-    late = [d for d in doses if d.remindable(now)]
-    # look again when a dose falls overdue, and when an overdue one passes its last age
-    upcoming = [d.overdue_start for d in doses if d.given is None and d.overdue_start > now]
+    # late: the remindable doses (one pass, not a method call per dose); look again when a dose falls
+    # overdue, and when an overdue one passes its last age
+    late, upcoming = [], []
+    for d in doses:
+        if d.given is None:
+            if d.overdue_start > now:
+                upcoming.append(d.overdue_start)
+            elif now < d.remind_stop:
+                late.append(d)
     upcoming += [d.remind_stop for d in late]
     results = [Review(min(upcoming))] if upcoming else []
     if not late:
@@ -151,6 +157,6 @@ def overdue(state, now):
     details = {"kind": "immunisation_overdue", "since": began,
                "doses": [{"vaccine": d.vaccine, "dose": d.dose, "due_on": d.due_iso} for d in late]}
     results.append(Proposal("immunisation_overdue", "immunisation_overdue", f"{began}@{to['facility']}",
-                            tuple(f.event_id for f in (health,)), departments, source_of(health), to,
+                            (health.event_id,), departments, source_of(health), to,
                             f"overdue: {listed}", details=details))
     return results
