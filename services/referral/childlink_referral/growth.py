@@ -6,6 +6,7 @@ the same module to refuse implausible values, so both sides agree on every z-sco
 """
 
 import math
+from functools import lru_cache
 
 from childlink_contracts import growth as who
 from childlink_contracts.growth import lms, tables, who2006
@@ -22,9 +23,29 @@ Z_BANDS = [
 DAYS_PER_MONTH = who2006.DAYS_PER_MONTH
 
 
+# The rules compute every measurement's z-scores again at each evaluation of its child (after every
+# event): remembered by their exact inputs, the latest 20,000 (~1 KiB each, ~20 MiB when full).
+MEMO_SIZE = 20_000
+# Inputs a key holds as they are: hashable, and equal only when WHO's code computes the same with them.
+# A key also names each input's type (70 and 70.0, True and 1 stay apart); a zero (0.0 equals -0.0)
+# or a NaN (not equal to itself) is not remembered: computed each time.
+_KEYABLE = frozenset({type(None), bool, int, float, str})
+
+
 def zscores(sex, age_days, weight_kg, height_cm, measured_lying=None, head_circumference_cm=None):
-    """({z_key: z or None}, {z_key: implausible?}) for one measurement; all None past 72 months."""
-    return who.zscores(sex, age_days, weight_kg, height_cm, measured_lying, head_circumference_cm)
+    """({z_key: z or None}, {z_key: implausible?}) for one measurement; all None past 72 months.
+    Exactly `childlink_contracts.growth.zscores` (remembered, see MEMO_SIZE); the dicts are the caller's."""
+    inputs = (sex, age_days, weight_kg, height_cm, measured_lying, head_circumference_cm)
+    for value in inputs:
+        if type(value) not in _KEYABLE or (type(value) is float and (not value or math.isnan(value))):
+            return who.zscores(*inputs)
+    z, implausible = _remembered(inputs, tuple(map(type, inputs)))
+    return dict(z), dict(implausible)
+
+
+@lru_cache(maxsize=MEMO_SIZE)
+def _remembered(inputs, types):  # `types` in the key: lru_cache would take 1 for True and 1.0 for 1
+    return who.zscores(*inputs)
 
 
 def band(z, implausible=False):

@@ -2,12 +2,14 @@
 
 `timeline.appended` names every applied event as [event_id, child_id, correlation_id], so grepping an
 event_id (or a correlation_id) across the logs still finds the moment it reached the timeline;
-`timeline.duplicate` names the redeliveries the same way, when there are any.
+`timeline.duplicate` names the redeliveries the same way, when there are any. `rules.applied` names
+the events whose rules raised, withdrew or completed referrals, each as [RULES_APPLIED_FIELDS].
 """
 
 from childlink_common.logs import get_logger
 
 log = get_logger("childlink_referral.service")
+RULES_APPLIED_FIELDS = ("event_id", "child_id", "raised", "withdrawn", "completed")
 
 
 def _named(intake, body):
@@ -22,3 +24,8 @@ def log_batch(department, intakes):
         log.info("timeline.appended", department=department, count=len(applied), events=applied)
     if duplicates:
         log.info("timeline.duplicate", department=department, count=len(duplicates), events=duplicates)
+
+
+def log_rules_applied(applied):
+    if applied:
+        log.info("rules.applied", count=len(applied), events=applied)

@@ -32,7 +32,7 @@ from .http_audit import HttpAudit
 from .identity import KnownRecords
 from .identity_callers import caller, rpc_caller
 from .intake import take_in
-from .intake_log import log_batch
+from .intake_log import RULES_APPLIED_FIELDS, log_batch, log_rules_applied
 from .linking import Linking, check_identity_delivered
 from .referral_api import ReferralApi
 from .store import open_store
@@ -110,7 +110,9 @@ class ReferralService:
     def store(self):
         return self.backend.store
 
-    def _take_in(self, body, department):
+    def _take_in(self, body, department, applied=None):
+        """One delivery. What its rules changed is logged (`rules.applied`) at once, or, given a list
+        `applied`, added to it as [event_id, child_id, raised, withdrawn, completed] for the batch's line."""
         intake = take_in(self.store, body, department, known=self.backend.known, linking=self.backend.linking)
         if intake.conflicts:
             log.warning("identity.conflict", event_id=intake.event_id, child_id=intake.child_id,
@@ -119,9 +121,12 @@ class ReferralService:
             # a duplicate is evaluated too: the first delivery may have stopped before its rules ran
             changes = self.backend.referrals.reconcile_child(intake.child_id)
             if changes.raised or changes.withdrawn or changes.completed:
-                log.info("rules.applied", event_id=intake.event_id, child_id=intake.child_id,
-                         raised=len(changes.raised), withdrawn=len(changes.withdrawn),
-                         completed=len(changes.completed))
+                named = [intake.event_id, intake.child_id, len(changes.raised), len(changes.withdrawn),
+                         len(changes.completed)]
+                if applied is None:
+                    log.info("rules.applied", **dict(zip(RULES_APPLIED_FIELDS, named, strict=True)))
+                else:
+                    applied.append(named)
         return intake
 
     def _take_in_batch(self, bodies, department):
@@ -129,21 +134,27 @@ class ReferralService:
         that fails is taken again one message at a time (childlink_common.batching). One log line for
         the batch, naming each event (id, child, correlation id): a line per event cost more than the
         store writes it reports."""
-        intakes = self._in_one_transaction(lambda: [(self._take_in(body, department), body) for body in bodies])
+        intakes = self._in_one_transaction(
+            lambda applied: [(self._take_in(body, department, applied), body) for body in bodies])
         log_batch(department, intakes)
 
     def _in_one_transaction(self, take):
-        """`take()` inside one store batch; if it fails, the matcher forgets what it read of the batch's
-        writes (they were rolled back, and SQLite may give their row numbers to other rows)."""
+        """`take(applied)` inside one store batch; if it fails, the matcher forgets what it read of the
+        batch's writes (they were rolled back, and SQLite may give their row numbers to other rows).
+        The batch's referral transitions and what its rules changed (`applied`) are logged in a line
+        each, not one per transition and event."""
         known = self.backend.known
         mark = known.opened() if known is not None else None
+        applied = []
         try:
-            with self.store.batch():
-                taken = take()
+            with self.backend.referrals.logged_together(), self.store.batch():
+                taken = take(applied)
         except BaseException:
             if mark is not None:
                 known.rolled_back(mark)
             raise
+        finally:
+            log_rules_applied(applied)
         if mark is not None:
             known.committed(mark)
         return taken
@@ -156,7 +167,8 @@ class ReferralService:
             raise PermanentFailure("no department: the message came through no department's exchange",
                                    {"exchange": [f"not a department's events exchange (event {unknown[0]})"]})
         intakes = self._in_one_transaction(
-            lambda: [(department, self._take_in(body, department), body) for department, body in items])
+            lambda applied: [(department, self._take_in(body, department, applied), body)
+                             for department, body in items])
         for department in sorted({department for department, _, _ in intakes}):
             log_batch(department, [(intake, body) for d, intake, body in intakes if d == department])
 

@@ -1,8 +1,9 @@
 """Differential: the referral handler as the service runs it (batches in one store transaction, the
-EPI schedule's dates cached per birth date, the profile and the timeline's ids read alone) gives
-exactly the referrals, identity reviews, merges and outbox events of the straightforward path (one
-event at a time; the whole child read back with `child()`, the timeline read again in full to see it
-unchanged, the schedule computed from scratch for every evaluation), on a shuffled simulated
+EPI schedule's dates cached per birth date, z-scores remembered by their inputs, the profile and the
+timeline's ids read alone, transitions logged per batch) gives exactly the referrals, identity
+reviews, merges and outbox events of the straightforward path (one event at a time; the whole child
+read back with `child()`, the timeline read again in full to see it unchanged, the schedule and the
+z-scores computed from scratch for every evaluation), on a shuffled simulated
 population with its corrections, retractions, duplicates, late events and merges."""
 
 import datetime as dt
@@ -11,9 +12,7 @@ import random
 
 import pytest
 from childlink_common.testing.events import child, event
-from childlink_referral.identity import KnownRecords
-from childlink_referral.linking import Linking
-from childlink_referral.rules import immunisation
+from childlink_contracts import growth as who
 from childlink_contracts.epi_schedule import (
     ALIASES,
     GRACE_DAYS,
@@ -21,6 +20,10 @@ from childlink_contracts.epi_schedule import (
     ROTAVIRUS_FIRST_DOSE_MAX_DAYS,
     THAI_EPI,
 )
+from childlink_referral import growth
+from childlink_referral.identity import KnownRecords
+from childlink_referral.linking import Linking
+from childlink_referral.rules import immunisation
 from childlink_referral.service import ReferralService
 from childlink_referral.store.sqlite_store import SqliteTimelineStore
 from childlink_referral.testing import Clock, ListOutbox
@@ -160,6 +163,7 @@ def test_the_service_path_gives_what_the_straightforward_path_gives(tmp_path, mo
 
     clock.now = NOW
     monkeypatch.setattr(immunisation, "schedule_for", schedule_from_scratch)
+    monkeypatch.setattr(growth, "zscores", who.zscores)
     slow_store = SqliteTimelineStore(tmp_path / "slow.sqlite3")
     slow, slow_outbox = handler(WholeReads(slow_store), clock)
     for batch in batches(events):

@@ -64,8 +64,10 @@ def _remind_until(born, vaccine, dose, product):
 
 @lru_cache(maxsize=4096)
 def _plan(born, product, rota_started, hbv2):
-    """The schedule's dates for a child born on `born` (the same for every child born that day with the
-    same rotavirus product, series started or not, and HBV2 or not): computed once, not per event."""
+    """The schedule's doses for a child born on `born` (the same for every child born that day with the
+    same rotavirus product, series started or not, and HBV2 or not), computed once, not per event:
+    [(the names that record the dose, the ScheduledDose as not given)]. A ScheduledDose is immutable,
+    so every child without the record shares the one built here."""
     doses = []
     for slot in THAI_EPI:
         if slot.get("only_if") == "mother_hbsag_positive" and not hbv2:
@@ -79,10 +81,10 @@ def _plan(born, product, rota_started, hbv2):
             if vaccine == "ROTA" and not rota_started:
                 # a series not started by dose 1's maximum age is not started at all
                 remind_until = min(remind_until, born + dt.timedelta(days=ROTAVIRUS_FIRST_DOSE_MAX_DAYS))
-            doses.append((slot["slot"], vaccine, dose, slot["due_months"], due_on, overdue_from, remind_until,
-                          ((vaccine, dose), *ALIASES.get((vaccine, dose), ())),
-                          start_of_bangkok_day(overdue_from), start_of_bangkok_day(remind_until),
-                          due_on.isoformat()))
+            doses.append((((vaccine, dose), *ALIASES.get((vaccine, dose), ())),
+                          ScheduledDose(slot["slot"], vaccine, dose, slot["due_months"], due_on, overdue_from,
+                                        None, remind_until, start_of_bangkok_day(overdue_from),
+                                        start_of_bangkok_day(remind_until), due_on.isoformat())))
     return tuple(doses)
 
 
@@ -95,13 +97,14 @@ def schedule_for(state):
     given = state.doses_given
     hbv2 = any(f.payload.get("mother_hbsag_positive") for f in state.of("health", "child.registered"))
     plan = _plan(born, rotavirus_product_of(state), given.get(("ROTA", 1)) is not None, hbv2)
+    if not given:
+        return [dose for _, dose in plan]
     doses = []
-    for slot, vaccine, dose, due_months, due_on, overdue_from, remind_until, names, start, stop, due_iso in plan:
+    for names, dose in plan:
         record = None
         for name in names:
             record = record or given.get(name)
-        doses.append(ScheduledDose(slot, vaccine, dose, due_months, due_on, overdue_from, record, remind_until,
-                                   start, stop, due_iso))
+        doses.append(dose if record is None else dose._replace(given=record))
     return doses
 
 
@@ -130,9 +133,15 @@ def overdue(state, now):
     if state.health_centre is None:
         return []
     doses = schedule_for(state)
-    late = [d for d in doses if d.remindable(now)]
-    # look again when a dose falls overdue, and when an overdue one passes its last age
-    upcoming = [d.overdue_start for d in doses if d.given is None and d.overdue_start > now]
+    # late: the remindable doses (one pass, not a method call per dose); look again when a dose falls
+    # overdue, and when an overdue one passes its last age
+    late, upcoming = [], []
+    for d in doses:
+        if d.given is None:
+            if d.overdue_start > now:
+                upcoming.append(d.overdue_start)
+            elif now < d.remind_stop:
+                late.append(d)
     upcoming += [d.remind_stop for d in late]
     results = [Review(min(upcoming))] if upcoming else []
     if not late:
@@ -148,6 +157,6 @@ def overdue(state, now):
     details = {"kind": "immunisation_overdue", "since": began,
                "doses": [{"vaccine": d.vaccine, "dose": d.dose, "due_on": d.due_iso} for d in late]}
     results.append(Proposal("immunisation_overdue", "immunisation_overdue", f"{began}@{to['facility']}",
-                            tuple(f.event_id for f in (health,)), departments, source_of(health), to,
+                            (health.event_id,), departments, source_of(health), to,
                             f"overdue: {listed}", details=details))
     return results

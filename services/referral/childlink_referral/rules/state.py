@@ -45,7 +45,7 @@ class Measurement:
         return {k: self.z[k] for k in keys
                 if self.z.get(k) is not None and (rechecked or not self.implausible.get(k))}
 
-    @property
+    @cached_property  # asked several times per measurement by each growth rule
     def lowest(self):
         """(z key, z) of the lowest plausible z-score the growth rules look at, or None."""
         found = self.plausible_z()
