@@ -84,17 +84,22 @@ def bulk_load(work, events, children):
     procs = {name: subprocess.Popen([sys.executable, "-m", f"childlink_{name}.bulk_load", str(history), "--no-progress"],
                                     env=env, stdout=logs[name], stderr=subprocess.STDOUT)
              for name in logs}
-    cpu, finished = {}, {}
-    for name, proc in procs.items():
-        _, status, usage = os.wait4(proc.pid, 0)
-        finished[name] = time.time() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        logs[name].seek(0)
-        said = logs[name].read()
-        logs[name].close()
-        if proc.returncode != 0:
-            raise RuntimeError(f"{name} bulk load exited {proc.returncode}: {said[-1500:]}")
-        cpu[name] = usage.ru_utime + usage.ru_stime
+    cpu, finished, running = {}, {}, dict(procs)
+    while running:  # whichever finishes first, so each one's own time is seen
+        for name, proc in list(running.items()):
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid == 0:
+                continue
+            finished[name] = time.time() - started
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            cpu[name] = usage.ru_utime + usage.ru_stime
+            del running[name]
+            logs[name].seek(0)
+            said = logs[name].read()
+            logs[name].close()
+            if proc.returncode != 0:
+                raise RuntimeError(f"{name} bulk load exited {proc.returncode}: {said[-1500:]}")
+        time.sleep(0.05)
     took = max(finished.values())
     return {"events": written, "writing_file_s": writing_s, "seconds": took, "rate": written / took,
             "seconds_each": {k: round(v, 1) for k, v in finished.items()}, "load": f"{load_before} -> {loadavg()}",
