@@ -170,3 +170,15 @@ def outcome_rows(store):
     return {"timeline": count("SELECT COUNT(*) FROM timeline"), "referrals": count("SELECT COUNT(*) FROM referrals"),
             "children": count("SELECT COUNT(*) FROM children"), "outbox": count("SELECT COUNT(*) FROM outbox"),
             "docs": [r["doc"] for r in store.db.read("SELECT doc FROM referrals ORDER BY referral_id")]}
+
+
+def test_with_insights_fills_the_citys_store_from_the_same_file_in_a_second_process(tmp_path, monkeypatch):
+    store_env(tmp_path, monkeypatch)
+    path = write_file(tmp_path / "history.jsonl", population())
+    assert bulk_load.main([str(path), "--no-progress", "--with-insights"]) == 0
+    from childlink_insights.store.sqlite_store import SqliteInsightsStore
+
+    insights = SqliteInsightsStore(tmp_path / "data" / "insights.sqlite3")
+    assert insights.db.read("SELECT COUNT(*) FROM cells")[0][0] > 0
+    # its own empty-store check: a second run without the flag is refused by both
+    assert bulk_load.main([str(path), "--no-progress", "--with-insights"]) == 3
