@@ -8,8 +8,10 @@ UV := .tools/bin/uv
 RUN := $(UV) run --frozen --no-sync
 N ?= 20
 PYTEST_ARGS ?=
+# bench-first-load measures the bulk entry (docs/first-load.md); empty measures the live path
+FIRST_LOAD_MODE ?= --bulk
 
-.PHONY: help install system-packages broker run up stop down status users demo simulate test test-fast lint contracts clean bench-identity bench reliability bench-monitor bench-insights dedup import-43 fhir-export bench-first-load bench-replicas
+.PHONY: help install system-packages broker run up stop down status users demo simulate test test-fast lint contracts clean bench-identity bench reliability bench-monitor bench-insights dedup import-43 fhir-export bench-first-load bench-replicas first-load
 
 help:
 	@echo "make run       install, start RabbitMQ if needed, start every service, simulate $(N) children, print URLs"
@@ -25,9 +27,10 @@ help:
 	@echo "make bench-monitor    referral throughput with and without the monitor tapping every flow"
 	@echo "make import-43 DIR=export IMPORT43_ARGS='--district 1001'   a health centre's 43-file export into the health service"
 	@echo "make fhir-export DISTRICT=1001   FHIR R4 NDJSON of a district's children (var/fhir-1001)"
-	@echo "make bench-first-load 1,000,000 events over 300,000 children end to end, then dedup; FIRST_LOAD_ARGS=--events 30000 --children 9000"
+	@echo "make bench-first-load 1,000,000 events over 300,000 children end to end through the bulk entry (make first-load), then dedup; FIRST_LOAD_ARGS=--events 30000 --children 9000; FIRST_LOAD_MODE= for the live path (ingest APIs, broker)"
 	@echo "make bench-replicas   the referral partitioned by child: 1 vs 2 replicas, events/s and CPU per event, floor beside"
 	@echo "make bench-insights   the city's figures with 300,000 children: events/s, page p99, rebuild"
+	@echo "make first-load FILE=history.jsonl   a first load of history into an empty system, services stopped: the referral's and the city's bulk loads at once, then dedup (docs/first-load.md); FIRST_LOAD_FLAGS=--into-existing"
 	@echo "make dedup     link the children a first load of history (REFERRAL_MATCHING=0) left apart; DEDUP_ARGS=--dry-run"
 
 $(UV):
@@ -103,7 +106,7 @@ bench-monitor: install broker
 
 # A first load of history through the live path, timed from the first POST to the last event stored
 bench-first-load: install broker
-	$(RUN) python bench/first_load.py $(FIRST_LOAD_ARGS)
+	$(RUN) python bench/first_load.py $(FIRST_LOAD_MODE) $(FIRST_LOAD_ARGS)
 
 # the city's figures at Bangkok's size: 300,000 children, ~1,000,000 events, pages and rebuild (BENCH_ARGS=--children N)
 bench-replicas: install broker
@@ -117,6 +120,12 @@ bench-identity: install
 
 # After a first load of history taken in with REFERRAL_MATCHING=0: score every record against the other
 # children once (link / review / new). DEDUP_ARGS: --dry-run, --report PATH, --limit N.
+# a first load of history straight into the referral's and insights' stores (docs/first-load.md); then dedup
+first-load: install
+	@test -n "$(FILE)" || { echo "make first-load FILE=history.jsonl (one {\"department\": ..., \"event\": {...}} a line)"; exit 2; }
+	REFERRAL_MATCHING=0 $(RUN) python -m childlink_referral.bulk_load $(FILE) --with-insights $(FIRST_LOAD_FLAGS)
+	REFERRAL_MATCHING=1 $(RUN) python -m childlink_referral.dedup
+
 dedup: install
 	$(RUN) python -m childlink_referral.dedup $(DEDUP_ARGS)
 

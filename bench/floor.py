@@ -35,31 +35,36 @@ DEPARTMENTS = ("social", "education", "health", "medical")
 
 
 def handler_for(args, store):
-    """What the consumer does per event: the store writes, or the referral service's whole handler."""
-    if args.mode == "store":
-        return lambda department, body: store_write(store, body)
-    if args.mode == "validate":
-        return lambda department, body: store_write(store, validate_event(body, department))
+    """What the consumer does per batch of (department, body, message): the store writes, or the
+    referral service's whole handler (consuming.take_in_event in consuming.in_one_transaction, as the
+    service's batch handler runs them, minus nameko and the matcher)."""
+    if args.mode in ("store", "validate"):
+        check = (lambda department, body: body) if args.mode == "store" else (
+            lambda department, body: validate_event(body, department))
+
+        def writes(batch):
+            with store.batch():
+                for department, body, _message in batch:
+                    store_write(store, check(department, body))
+        return writes
     from childlink_common.logs import configure
     from childlink_common.outbox.sqlite_store import SqliteOutbox
-    from childlink_referral.intake import take_in
+    from childlink_referral.consuming import in_one_transaction, take_in_event
 
     configure("floor")  # log lines to stderr, as the service's (stdout carries "ready")
     from childlink_referral.workflow import Referrals
 
     referrals = Referrals(store, SqliteOutbox(args.db))  # the referral service keeps both in one file
 
-    def whole(department, body):  # ReferralService._take_in, minus nameko and the log lines
-        intake = take_in(store, body, department)
-        if not intake.child_id.startswith("centre:"):
-            referrals.reconcile_child(intake.child_id)
-
+    def whole(batch):
+        in_one_transaction(store, None, referrals, lambda applied: [
+            take_in_event(store, referrals, body, department, applied=applied) for department, body, _ in batch])
     return whole
 
 
 def consume(args):
     store = SqliteTimelineStore(args.db)
-    handle = handler_for(args, store)
+    take_batch = handler_for(args, store)
     connection = Connection(args.amqp, heartbeat=0)
     channel = connection.channel()
     topology.declare_all(channel)
@@ -84,9 +89,7 @@ def consume(args):
         if buffered and oldest is None:
             oldest = now
         if buffered and (len(buffered) >= args.batch or now - oldest >= wait):
-            with store.batch():
-                for department, body, _message in buffered:
-                    handle(department, body)
+            take_batch(buffered)
             for _department, _body, message in buffered:
                 message.ack()
             done += len(buffered)

@@ -71,6 +71,18 @@ def test_make_bench_first_load_runs_at_a_tiny_size(tmp_path):
     assert "extrapolated to 1,000,000 events" in done.stdout
 
 
+@pytest.mark.timeout(180)
+def test_make_bench_first_load_runs_its_bulk_mode_at_a_tiny_size(tmp_path):
+    figures = tmp_path / "first-load-bulk.json"
+    done = run(["bench/first_load.py", "--bulk", "--events", "400", "--children", "120", "--json", str(figures)],
+               timeout=170)
+    r = json.loads(figures.read_text())
+    assert r["mode"] == "bulk" and r["events"] == 400 and r["rate"] > 0, r
+    assert r["cpu_ms_per_event"]["referral"] > 0 and r["cpu_ms_per_event"]["insights"] > 0, r
+    assert r["dedup"]["ok"], r["dedup"]
+    assert "first load (bulk)" in done.stdout and "extrapolated to 1,000,000 events" in done.stdout
+
+
 @pytest.mark.timeout(240)
 def test_the_referral_profile_runs_with_and_without_matching_and_its_floor_at_a_tiny_size():
     done = run(["bench/profile_referral.py", "--children", "60", "--matching", "both", "--floor",

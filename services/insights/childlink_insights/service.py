@@ -19,6 +19,7 @@ from nameko.web.handlers import http
 from . import links, views
 from .aggregate import Aggregator
 from .store import open_store
+from .taking import take_batch
 
 log = get_logger(__name__)
 READ_KEYS = settings.api_keys("INSIGHTS_API_KEYS", "dev-staff-key")
@@ -58,15 +59,7 @@ class InsightsService:
     metrics = ServiceMetrics("insights")
 
     def _take(self, bodies, department):
-        taken = 0
-        try:
-            with self.insights.store.batch():
-                for body in bodies:
-                    taken += bool(self.insights.aggregator.take(body))
-                self.insights.aggregator.flush()
-        except Exception:
-            self.insights.aggregator.discard()  # rolled back: its deltas must not ride on the next batch
-            raise
+        taken = take_batch(self.insights.store, self.insights.aggregator, bodies)
         log.info("insights.batch", department=department, messages=len(bodies), counted=taken)
 
     @consume_batches(insights_queue("social"))

@@ -26,13 +26,13 @@ from nameko.web.handlers import http
 from . import child_page as pages
 from . import identity_views, queries
 from .child_search import search_children
+from .consuming import in_one_transaction, take_in_event
 from .events import check_delivered
 from .fhir.http import everything_response as fhir_everything
 from .http_audit import HttpAudit
 from .identity import KnownRecords
 from .identity_callers import caller, rpc_caller
-from .intake import take_in
-from .intake_log import RULES_APPLIED_FIELDS, log_batch, log_rules_applied
+from .intake_log import log_batch
 from .linking import Linking, check_identity_delivered
 from .referral_api import ReferralApi
 from .store import open_store
@@ -111,23 +111,9 @@ class ReferralService:
         return self.backend.store
 
     def _take_in(self, body, department, applied=None):
-        """One delivery. What its rules changed is logged (`rules.applied`) at once, or, given a list
-        `applied`, added to it as [event_id, child_id, raised, withdrawn, completed] for the batch's line."""
-        intake = take_in(self.store, body, department, known=self.backend.known, linking=self.backend.linking)
-        if intake.conflicts:
-            log.warning("identity.conflict", event_id=intake.event_id, child_id=intake.child_id,
-                        conflicting_keys=len(intake.conflicts))
-        if not intake.child_id.startswith("centre:"):
-            # a duplicate is evaluated too: the first delivery may have stopped before its rules ran
-            changes = self.backend.referrals.reconcile_child(intake.child_id)
-            if changes.raised or changes.withdrawn or changes.completed:
-                named = [intake.event_id, intake.child_id, len(changes.raised), len(changes.withdrawn),
-                         len(changes.completed)]
-                if applied is None:
-                    log.info("rules.applied", **dict(zip(RULES_APPLIED_FIELDS, named, strict=True)))
-                else:
-                    applied.append(named)
-        return intake
+        backend = self.backend
+        return take_in_event(self.store, backend.referrals, body, department, known=backend.known,
+                             linking=backend.linking, applied=applied)
 
     def _take_in_batch(self, bodies, department):
         """A batch of deliveries in one store transaction (one commit), acked once it committed; a batch
@@ -139,25 +125,8 @@ class ReferralService:
         log_batch(department, intakes)
 
     def _in_one_transaction(self, take):
-        """`take(applied)` inside one store batch; if it fails, the matcher forgets what it read of the
-        batch's writes (they were rolled back, and SQLite may give their row numbers to other rows).
-        The batch's referral transitions and what its rules changed (`applied`) are logged in a line
-        each, not one per transition and event."""
-        known = self.backend.known
-        mark = known.opened() if known is not None else None
-        applied = []
-        try:
-            with self.backend.referrals.logged_together(), self.store.batch():
-                taken = take(applied)
-        except BaseException:
-            if mark is not None:
-                known.rolled_back(mark)
-            raise
-        finally:
-            log_rules_applied(applied)
-        if mark is not None:
-            known.committed(mark)
-        return taken
+        """`take(applied)` in one store batch (consuming.in_one_transaction)."""
+        return in_one_transaction(self.store, self.backend.known, self.backend.referrals, take)
 
     def _take_in_items(self, items):
         """A partition's batch: (department, body) pairs of any department (childlink_common.partition_consumer)."""

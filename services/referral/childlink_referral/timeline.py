@@ -7,7 +7,7 @@ from childlink_contracts import content_hash
 
 def utc_key(instant: str) -> str:
     """A sortable UTC form of an ISO instant, so +07:00 and Z timestamps order correctly."""
-    parsed = dt.datetime.fromisoformat(instant.replace("Z", "+00:00")).astimezone(dt.UTC)
+    parsed = dt.datetime.fromisoformat(instant).astimezone(dt.UTC)  # Python >= 3.11 reads "Z"
     if parsed.year < 1000:  # strftime's %Y leaves such a year unpadded: keep the keys stored so far
         return parsed.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     # isoformat is the same text for every later year, at a third of strftime's cost

@@ -1,0 +1,193 @@
+"""`python -m childlink_referral.bulk_load FILE.jsonl`: a first load of history straight into the
+referral's store, through the consumer's own code (docs/first-load.md).
+
+    REFERRAL_MATCHING=0 python -m childlink_referral.bulk_load history.jsonl --with-insights
+    REFERRAL_MATCHING=1 python -m childlink_referral.dedup
+
+Every line (`{"department": ..., "event": {...}}`, as `childlink-simulate --dry-run` writes) is taken as
+the live consumer takes a delivery (childlink_referral.consuming: the contract check, intake.take_in,
+the rules for the child) inside store batches of `--batch` events, one commit each. The referral events
+the rules raise go into the referral's outbox, which the relay publishes when the service starts.
+
+A line that is refused (not such a line, breaking its contract, reusing an event_id with other content)
+is reported on stderr by its number and field, and nothing of it is kept; the lines around it are. A
+re-run of the same file stores nothing twice (idempotent by department + event_id).
+
+For an empty system with the services stopped: an existing store is refused (exit 3) unless
+--into-existing. Exit status: 0 every line taken, 1 some lines refused, 2 the file or store failed,
+3 the store is not empty.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+from childlink_common import settings
+from childlink_common.errors import PermanentFailure
+from childlink_common.event_lines import Line, Refusal, chunks, read_lines
+from childlink_common.logs import configure
+from childlink_common.outbox import open_outbox
+
+from .consuming import in_one_transaction, take_in_event
+from .identity import KnownRecords
+from .linking import Linking
+from .store import open_store
+from .times import utc_now
+from .workflow import Referrals
+
+BATCH = 1_000
+# as the service reads it (childlink_referral.service.MATCHING): off for a first load, then dedup
+MATCHING = settings.flag_env("REFERRAL_MATCHING", True)
+
+
+@dataclass
+class Tally:
+    applied: int = 0
+    duplicates: int = 0
+    refused: list = field(default_factory=list)  # Refusal
+
+
+class BulkReferral:
+    """The store, outbox, workflow and (with matching on) matcher, as the service's Backend holds them."""
+
+    def __init__(self, store, outbox, matching=MATCHING, clock=utc_now):
+        self.store, self.outbox = store, outbox
+        self.referrals = Referrals(store, outbox, clock=clock)
+        self.linking = Linking(store, outbox, self.referrals, clock=clock)
+        self.known = KnownRecords(store) if matching else None
+        if self.known is not None:
+            self.known.catch_up()
+
+    def take(self, line, applied=None):
+        return take_in_event(self.store, self.referrals, line.event, line.department, known=self.known,
+                             linking=self.linking, applied=applied)
+
+    def load(self, items, batch=BATCH, tally=None, progress=None):
+        """Take Lines (and count Refusals) a store batch at a time; returns the Tally."""
+        tally = tally if tally is not None else Tally()
+        for chunk in chunks(items, batch):
+            tally.refused += [item for item in chunk if isinstance(item, Refusal)]
+            self._take_batch([item for item in chunk if isinstance(item, Line)], tally)
+            if progress:
+                progress(tally)
+        return tally
+
+    def _take_batch(self, lines, tally):
+        """One transaction for the lines; when one is refused, the batch is rolled back (nothing of the
+        refused line is kept), the lines before it are taken again in one transaction, the refused one is
+        reported, and the lines after it go on as the next batch."""
+        while lines:
+            progress = []  # the Intake of each line taken so far, so a refusal names its line
+            try:
+                in_one_transaction(self.store, self.known, self.referrals,
+                                   lambda applied, todo=lines, done=progress: self._take_all(todo, done, applied))
+            except PermanentFailure as refused:
+                failed = len(progress)
+                before = lines[:failed]
+                progress = []
+                in_one_transaction(self.store, self.known, self.referrals,
+                                   lambda applied, todo=before, done=progress: self._take_all(todo, done, applied))
+                self._count(progress, tally)
+                tally.refused.append(Refusal(lines[failed].number, refused.errors or {"_event": [refused.reason]}))
+                lines = lines[failed + 1:]
+                continue
+            self._count(progress, tally)
+            return
+
+    def _take_all(self, lines, intakes, applied=None):
+        for line in lines:
+            intakes.append(self.take(line, applied))
+
+    @staticmethod
+    def _count(intakes, tally):
+        applied = sum(1 for intake in intakes if intake.applied)
+        tally.applied += applied
+        tally.duplicates += len(intakes) - applied
+
+
+def store_is_empty(store):
+    counts = store.stats()
+    return not (counts.get("events") or counts.get("children"))
+
+
+def spawn_insights(args):
+    """The insights bulk load of the same file, in its own process (a second core)."""
+    more = ["--into-existing"] if args.into_existing else []
+    more += ["--no-progress"] if args.no_progress else []
+    return subprocess.Popen([sys.executable, "-m", "childlink_insights.bulk_load", args.file,
+                             "--batch", str(args.batch), *more], env=os.environ.copy())
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m childlink_referral.bulk_load",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("file", help='JSON Lines, one {"department": ..., "event": {...}} a line')
+    parser.add_argument("--batch", type=int, default=BATCH, help=f"events a store transaction (default {BATCH:,})")
+    parser.add_argument("--into-existing", action="store_true",
+                        help="load into a store that already holds events (default: refuse, exit 3)")
+    parser.add_argument("--with-insights", action="store_true",
+                        help="run the insights bulk load of the same file alongside, in a second process")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    if args.batch < 1:
+        parser.error("--batch must be at least 1")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    configure("referral", level=os.environ.get("LOG_LEVEL", "WARNING"))
+    if not os.path.isfile(args.file):
+        print(f"bulk_load: no such file {args.file}", file=sys.stderr)
+        return 2
+    store, outbox = open_store(), open_outbox("referral")
+    insights = None
+    try:
+        if not args.into_existing and not store_is_empty(store):
+            print(f"bulk_load: the referral store already holds events ({store.stats()}): a first load is for "
+                  "an empty system; --into-existing loads anyway (idempotent by department + event_id)",
+                  file=sys.stderr)
+            return 3
+        if args.with_insights:
+            insights = spawn_insights(args)
+        started = time.monotonic()
+        bulk = BulkReferral(store, outbox)
+
+        def progress(tally):
+            taken = tally.applied + tally.duplicates
+            if not args.no_progress and taken // 100_000 > progress.shown:
+                progress.shown = taken // 100_000
+                print(f"referral: {tally.applied + tally.duplicates:,} taken, {len(tally.refused)} refused, "
+                      f"{time.monotonic() - started:.0f} s", file=sys.stderr)
+
+        progress.shown = 0
+
+        try:
+            tally = bulk.load(read_lines(args.file), args.batch, progress=progress)
+        except Exception as exc:  # noqa: BLE001 - the store or file failed: what committed stays (re-run is safe)
+            print(f"bulk_load: stopped: {type(exc).__name__}: {exc}; the batches before it are committed, "
+                  "a re-run takes the rest", file=sys.stderr)
+            return 2
+        for refusal in tally.refused:
+            for text in refusal.lines():
+                print(f"{args.file} {text}", file=sys.stderr)
+        print(f"referral: {tally.applied:,} applied, {tally.duplicates:,} duplicates, {len(tally.refused):,} "
+              f"lines refused in {time.monotonic() - started:.1f} s; outbox backlog {outbox.backlog():,}")
+        code = 1 if tally.refused else 0
+        if insights is not None:
+            insights_code = insights.wait()
+            insights = None
+            code = max(code, insights_code)
+        return code
+    finally:
+        if insights is not None:
+            insights.wait()
+        store.close()
+        outbox.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
