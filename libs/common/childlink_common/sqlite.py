@@ -14,6 +14,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import time
 
 from .errors import StoreUnavailable
 
@@ -35,6 +36,11 @@ _OPEN = {}
 _OPEN_LOCK = threading.Lock()
 
 
+def _busy(exc):
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
 class SqliteDatabase:
     def __init__(self, path, schema, busy_timeout_s=BUSY_TIMEOUT_S):
         """`busy_timeout_s` applies when this opens the file's connection (the first opener in the
@@ -51,10 +57,28 @@ class SqliteDatabase:
         self._lock = shared.lock
         self._closed = False
         with self._lock, self._guard():
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            # FULL: a committed (and so acknowledged) record survives a power cut, not only a crash.
-            self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.executescript(schema)
+            self._prepare(schema, busy_timeout_s)
+
+    def _prepare(self, schema, busy_timeout_s):
+        """WAL mode and the schema. Processes opening a new file at once (replicas of one service, a
+        restart while the old process exits) race for it, and SQLite answers a lock upgrade that could
+        deadlock with "database is locked" at once, without waiting out the busy timeout: so the schema
+        is written under BEGIN IMMEDIATE (a write lock asked for up front waits its turn), and the
+        journal-mode switch, which no transaction may hold, is tried again until the busy timeout."""
+        deadline = time.monotonic() + busy_timeout_s
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                # FULL: a committed (and so acknowledged) record survives a power cut, not only a crash.
+                self._conn.execute("PRAGMA synchronous=FULL")
+                self._conn.executescript(f"BEGIN IMMEDIATE;\n{schema}\nCOMMIT;")
+                return
+            except sqlite3.OperationalError as exc:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                if not _busy(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.02)
 
     @property
     def _depth(self):
