@@ -5,7 +5,8 @@ childlink_referral.bulk_load FILE --with-insights` runs it alongside the referra
 Each line (`{"department": ..., "event": {...}}`) is checked against its contract as the department's
 ingest checks it, and the checked event (what the department publishes) is taken as the live consumer
 takes a delivery (childlink_insights.taking.take_batch), `--batch` events a store transaction. A refused
-line is reported by its number and field and counts nowhere. The referral events (referrals raised,
+line is reported by its number and field and counts nowhere; so is an event_id the file gives again
+with other content (the referral's load refuses that line too). The referral events (referrals raised,
 children linked) reach insights from the referral's outbox when the services start, as live.
 
 Exit status: 0 every line taken, 1 some lines refused, 2 the file or store failed, 3 the insights
@@ -17,10 +18,11 @@ import os
 import sys
 import time
 
-from childlink_common.errors import PermanentFailure
+from childlink_common.errors import EventConflict, PermanentFailure
 from childlink_common.event_lines import Line, Refusal, chunks, read_lines
 from childlink_common.logs import configure
-from childlink_contracts import ContractError, validate_event
+from childlink_contracts import ContractError, content_hash, event_key, validate_event
+from childlink_contracts.content import HASH_PREFIX
 from childlink_referral.growth import zscores
 
 from .aggregate import Aggregator
@@ -40,12 +42,32 @@ def checked(item):
         return Refusal(item.number, exc.errors)
 
 
+class ContentSeen:
+    """The content hash of each event_id the file has given so far: an event_id given again with other
+    content is refused as the referral's load (and the department's ingest) refuse it, so the two
+    stores never keep different versions of one event. 16 bytes of the hash a key: ~100 bytes an event."""
+
+    def __init__(self):
+        self._digests = {}
+
+    def conflict(self, number, event):
+        key = event_key(event["source"]["department"], event["event_id"])
+        digest = bytes.fromhex(content_hash(event).removeprefix(HASH_PREFIX)[:32])
+        first = self._digests.setdefault(key, digest)
+        if first == digest:
+            return None
+        return Refusal(number, EventConflict(event["source"]["department"], event["event_id"]).errors)
+
+
 def load(store, items, batch=BATCH, aggregator=None):
     """Take Lines a store batch at a time; (events counted, [Refusal])."""
     aggregator = aggregator or Aggregator(store, zscores)
     counted, refused = 0, []
+    seen = ContentSeen()
     for chunk in chunks(items, batch):
         numbered = [(item.number if isinstance(item, Line) else None, checked(item)) for item in chunk]
+        numbered = [(number, event if isinstance(event, Refusal) else (seen.conflict(number, event) or event))
+                    for number, event in numbered]
         refused += [event for _, event in numbered if isinstance(event, Refusal)]
         events = [(number, event) for number, event in numbered if not isinstance(event, Refusal)]
         try:

@@ -54,3 +54,25 @@ def test_a_refused_line_counts_nowhere(tmp_path, monkeypatch, capsys):
     assert "line 1: occurred_at:" in capsys.readouterr().err
     store = SqliteInsightsStore(tmp_path / "data" / "insights.sqlite3")
     assert not cells(store) and bulk_load.is_empty(store)
+
+
+def test_an_event_id_given_again_with_other_content_is_refused_and_the_same_again_counted_once(tmp_path):
+    """As the referral's load and the department's ingest refuse it: the two stores never keep two
+    versions of one event."""
+    events = [(d, e) for d, e in generate_dataset(12, seed=4, now=NOW).events if "child" in e["subject"]][:30]
+    department, first = events[0]
+    changed = {**first, "occurred_at": "2024-01-02T09:00:00+07:00"}
+    path = tmp_path / "history.jsonl"
+    with open(path, "w", encoding="utf-8") as handle:
+        write_events(handle, [*events, (department, first), (department, changed)])
+    bulk = SqliteInsightsStore(tmp_path / "bulk.sqlite3")
+    counted, refused = bulk_load.load(bulk, read_lines(path), batch=7)
+    [refusal] = refused
+    assert refusal.number == len(events) + 2
+    assert "other content" in " ".join(refusal.errors["event_id"])
+
+    alone = SqliteInsightsStore(tmp_path / "alone.sqlite3")
+    with open(tmp_path / "alone.jsonl", "w", encoding="utf-8") as handle:
+        write_events(handle, events)
+    bulk_load.load(alone, read_lines(tmp_path / "alone.jsonl"), batch=7)
+    assert cells(bulk) == cells(alone)  # the changed version counted nowhere, the repeat once
