@@ -510,14 +510,15 @@ def main(argv=None):
     parser.add_argument("--json", help="also write the raw figures (JSON) to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, stores)")
     parser.add_argument("--skip-growth", action="store_true")
-    parser.add_argument("--only", help="comma-separated phases to run (floor, e2e, latency, reads, growth, city); "
-                                       "default all")
+    parser.add_argument("--only", help="comma-separated phases to run (floor, e2e, latency, reads, growth, city, "
+                                       "first-load); default all")
     parser.add_argument("--big", type=int, help="children in the big store (default 300,000; quick 20,000)")
     parser.add_argument("--batch", type=int, default=int(os.environ.get("CONSUMER_BATCH_SIZE", "100")),
                         help="floor consumer's events per transaction (as the referral service's consumer)")
     args = parser.parse_args(argv)
     sizes = dict(SIZES["smoke" if args.smoke else "quick" if args.quick else "full"])
-    phases = set(args.only.split(",")) if args.only else {"floor", "e2e", "latency", "reads", "growth", "city"}
+    phases = set(args.only.split(",")) if args.only else {"floor", "e2e", "latency", "reads", "growth", "city",
+                                                                  "first-load"}
     if args.skip_growth:
         phases.discard("growth")
     if args.big:
@@ -560,6 +561,9 @@ def main(argv=None):
 
         if "city" in phases:
             city_figures(results, "smoke" if args.smoke else "quick" if args.quick else "full")
+
+        if "first-load" in phases:
+            first_load_measured(results, work, "smoke" if args.smoke else "quick" if args.quick else "full")
     finally:
         results["took_s"] = time.time() - run_started
         results["load_at_end"] = loadavg()
@@ -641,6 +645,27 @@ def city_figures(results, size):
     children, pages = INSIGHTS_SIZES[size]
     log(f"phase 7: the city's figures, {children:,} children")
     results["insights"] = insights.run(children, pages)
+
+
+# phase 8, a first load measured (bench/first_load.py --bulk, also `make bench-first-load`): events, children.
+# The full run takes a tenth of the issue's 1,000,000 over 300,000 and extrapolates at its own rate.
+FIRST_LOAD_SIZES = {"full": (100_000, 30_000), "quick": (10_000, 3_000), "smoke": (300, 100)}
+
+
+def first_load_measured(results, work, size):
+    """Phase 8: the documented bulk entry (docs/first-load.md) over a JSON Lines file of the first-load
+    mix, the referral and insights loads at once, timed to both finished; then dedup over what it stored."""
+    import first_load
+    events, children = FIRST_LOAD_SIZES[size]
+    folder = work / "first-load"
+    folder.mkdir(parents=True, exist_ok=True)
+    log(f"phase 8: first load through the bulk entry, {events:,} events over {children:,} children")
+    measured = first_load.bulk_load(folder, events, children)
+    measured["children"] = children
+    measured["extrapolated_s"] = first_load.TARGET_EVENTS / measured["rate"]
+    log(f"  {measured['rate']:.0f} events/s; dedup")
+    measured["dedup"] = first_load.dedup(folder)
+    results["first_load_bulk"] = measured
 
 
 def count_referrals(referral_db):

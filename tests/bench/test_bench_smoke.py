@@ -38,11 +38,14 @@ def test_make_bench_runs_every_phase_at_a_tiny_size(tmp_path):
     for children, grown in r["growth"].items():
         assert grown["events"] > 3 * int(children) and all(c["n"] > 0 for c in grown["costs"].values())
     assert r["insights"]["events"] > 150 and r["insights"]["http_overview_p99_ms"] > 0, r["insights"]
+    bulk = r["first_load_bulk"]
+    assert bulk["events"] == 300 and bulk["rate"] > 0 and bulk["dedup"]["ok"], bulk
     report = done.stdout
     assert "# childlink benchmark report" in report and "## Figures and targets" in report
     assert "## The city's figures (insights)" in report
     assert re.search(r"\*\*[\d,]+ events/s\*\*", report), report[:2000]
     assert "load avg" in report
+    assert "first load, **measured**: the bulk entry" in report
 
 
 @pytest.mark.timeout(120)
