@@ -119,11 +119,17 @@ def _one_or_list(filters, name, allowed=None):
     return values
 
 
+# What blank means for a text filter: the characters docs/referral-api.openapi.yaml's pattern names, so
+# that every validator agrees with this one (str.strip() alone also strips the ASCII separators
+# 0x1C-0x1F, which JSON Schema's ECMA-262 \s does not).
+BLANK = " \t\r\n"
+
+
 def _text(filters, name):
     value = filters[name]
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str) or not value.strip(BLANK):
         raise Refusal("invalid", f"{name} must be text", f"filters.{name}")
-    return value.strip()
+    return value.strip(BLANK)
 
 
 def referral_filters(filters, now):
