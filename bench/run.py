@@ -502,6 +502,9 @@ def start_system(work, amqp_uri):
     return system.start()
 
 
+PHASES = ("floor", "e2e", "latency", "reads", "growth", "city", "first-load")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, to try the harness")
@@ -510,15 +513,14 @@ def main(argv=None):
     parser.add_argument("--json", help="also write the raw figures (JSON) to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, stores)")
     parser.add_argument("--skip-growth", action="store_true")
-    parser.add_argument("--only", help="comma-separated phases to run (floor, e2e, latency, reads, growth, city, "
-                                       "first-load); default all")
+    parser.add_argument("--only", help=f"comma-separated phases to run ({', '.join(PHASES)}); default all")
     parser.add_argument("--big", type=int, help="children in the big store (default 300,000; quick 20,000)")
     parser.add_argument("--batch", type=int, default=int(os.environ.get("CONSUMER_BATCH_SIZE", "100")),
                         help="floor consumer's events per transaction (as the referral service's consumer)")
     args = parser.parse_args(argv)
-    sizes = dict(SIZES["smoke" if args.smoke else "quick" if args.quick else "full"])
-    phases = set(args.only.split(",")) if args.only else {"floor", "e2e", "latency", "reads", "growth", "city",
-                                                                  "first-load"}
+    scale = "smoke" if args.smoke else "quick" if args.quick else "full"
+    sizes = dict(SIZES[scale])
+    phases = set(args.only.split(",")) if args.only else set(PHASES)
     if args.skip_growth:
         phases.discard("growth")
     if args.big:
@@ -560,10 +562,10 @@ def main(argv=None):
                     results["first_load_s"] = first_load_estimate(results["e2e"]["rate"], results["slice"]["rate"])
 
         if "city" in phases:
-            city_figures(results, "smoke" if args.smoke else "quick" if args.quick else "full")
+            city_figures(results, scale)
 
         if "first-load" in phases:
-            first_load_measured(results, work, "smoke" if args.smoke else "quick" if args.quick else "full")
+            first_load_measured(results, work, scale)
     finally:
         results["took_s"] = time.time() - run_started
         results["load_at_end"] = loadavg()

@@ -7,10 +7,14 @@ the busy timeout; before the fix about a third of four-process races failed that
 at start: a CI run's only error). Each opener here is a process of its own, started on a shared clock.
 """
 
+import sqlite3
 import subprocess
 import sys
 import textwrap
 import time
+
+from childlink_common.errors import StoreUnavailable
+from childlink_common.outbox.sqlite_store import SqliteOutbox
 
 ROUNDS = 25
 OPENERS = 4
@@ -45,11 +49,6 @@ def test_processes_opening_one_new_file_at_once_all_open_it(tmp_path):
 
 
 def test_an_opener_still_gives_up_when_the_file_stays_locked(tmp_path):
-    import sqlite3
-
-    from childlink_common.errors import StoreUnavailable
-    from childlink_common.outbox.sqlite_store import SqliteOutbox
-
     path = tmp_path / "held.sqlite3"
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
