@@ -112,7 +112,7 @@ class OutboxRelay:
         if connection is not None:
             try:
                 connection.release()
-            except Exception:  # noqa: BLE001 - the connection is already broken; nothing to save
+            except Exception:  # noqa: BLE001, S110 - the connection is already broken; nothing to save
                 pass
 
     def publish_pending(self):

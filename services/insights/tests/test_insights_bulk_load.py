@@ -66,7 +66,7 @@ def test_an_event_id_given_again_with_other_content_is_refused_and_the_same_agai
     with open(path, "w", encoding="utf-8") as handle:
         write_events(handle, [*events, (department, first), (department, changed)])
     bulk = SqliteInsightsStore(tmp_path / "bulk.sqlite3")
-    counted, refused = bulk_load.load(bulk, read_lines(path), batch=7)
+    _counted, refused = bulk_load.load(bulk, read_lines(path), batch=7)
     [refusal] = refused
     assert refusal.number == len(events) + 2
     assert "other content" in " ".join(refusal.errors["event_id"])

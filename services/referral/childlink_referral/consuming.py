@@ -9,26 +9,37 @@ from .intake_log import RULES_APPLIED_FIELDS, log_rules_applied
 log = get_logger(__name__)
 
 
-def take_in_event(store, referrals, body, department, known=None, linking=None, applied=None):
+def take_in_event(store, referrals, body, department, known=None, linking=None, applied=None, rules_later=None):
     """One delivered event: checked, its child resolved, appended to the timeline (intake.take_in), then
-    the child's referrals reconciled with the rules. Returns the Intake. What its rules changed is
-    logged (`rules.applied`) at once, or, given a list `applied`, added to it as [event_id, child_id,
-    raised, withdrawn, completed] for the batch's one line."""
+    the child's referrals reconciled with the rules (`rules_for_child`). Returns the Intake. Given a set
+    `rules_later`, the child's id is added to it instead and the caller runs the rules once the child's
+    other events are in (the bulk first load: childlink_referral.bulk_load)."""
     intake = take_in(store, body, department, known=known, linking=linking)
     if intake.conflicts:
         log.warning("identity.conflict", event_id=intake.event_id, child_id=intake.child_id,
                     conflicting_keys=len(intake.conflicts))
-    if not intake.child_id.startswith("centre:"):
-        # a duplicate is evaluated too: the first delivery may have stopped before its rules ran
-        changes = referrals.reconcile_child(intake.child_id)
-        if changes.raised or changes.withdrawn or changes.completed:
-            named = [intake.event_id, intake.child_id, len(changes.raised), len(changes.withdrawn),
-                     len(changes.completed)]
-            if applied is None:
-                log.info("rules.applied", **dict(zip(RULES_APPLIED_FIELDS, named, strict=True)))
-            else:
-                applied.append(named)
+    if intake.child_id.startswith("centre:"):
+        return intake
+    # a duplicate is evaluated too: the first delivery may have stopped before its rules ran
+    if rules_later is not None:
+        rules_later.add(intake.child_id)
+    else:
+        rules_for_child(referrals, intake.child_id, intake.event_id, applied)
     return intake
+
+
+def rules_for_child(referrals, child_id, event_id=None, applied=None):
+    """The child's referrals reconciled with the rules. What they changed is logged (`rules.applied`) at
+    once, or, given a list `applied`, added to it as [event_id, child_id, raised, withdrawn, completed]
+    for the batch's one line (event_id: the event that made them run, None for a bulk load's pass)."""
+    changes = referrals.reconcile_child(child_id)
+    if changes.raised or changes.withdrawn or changes.completed:
+        named = [event_id, child_id, len(changes.raised), len(changes.withdrawn), len(changes.completed)]
+        if applied is None:
+            log.info("rules.applied", **dict(zip(RULES_APPLIED_FIELDS, named, strict=True)))
+        else:
+            applied.append(named)
+    return changes
 
 
 def in_one_transaction(store, known, referrals, take):

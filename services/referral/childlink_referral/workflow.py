@@ -174,6 +174,14 @@ class Referrals:
             existing[referral["referral_id"]] = referral
             self._publish(referral)
             changes.raised.append(referral["referral_id"])
+            fresh = _new_evidence(referral, proposal.evidence)
+            if fresh:  # later events the timeline already holds: attached now, so a second evaluation is a no-op
+                self._attach(existing, referral, {"code": "later_evidence", "rule": referral["rule"],
+                                                  "event_ids": fresh}, now, changes)
+        if changes.raised:
+            # a hospital's outcome taken before the referral it names was raised here (history out of
+            # order, or a bulk load running the rules after a child's whole history) completes it now
+            self._record_outcomes(state, existing, now, changes, among=set(changes.raised))
         for referral in list(existing.values()):
             if not is_open(referral) or referral["rule_key"] in evaluation.proposals:
                 continue
@@ -232,11 +240,13 @@ class Referrals:
             return {"code": resolution.code, "rule": rule, "event_ids": list(resolution.event_ids)}
         return {"code": "no_longer_applies", "rule": rule, "event_ids": _newer_of_kind(state, referral)}
 
-    def _record_outcomes(self, state, existing, now, changes):
+    def _record_outcomes(self, state, existing, now, changes, among=None):
         """A hospital's `referral.outcome_recorded` completes the referral it names (state-based: it holds
-        whichever arrives first, and a redelivery changes nothing)."""
+        whichever arrives first, and a redelivery changes nothing). `among`: only outcomes naming these."""
         for fact in state.of("medical", "referral.outcome_recorded"):
             referral_id = fact.payload.get("referral_id")
+            if among is not None and referral_id not in among:
+                continue
             referral = existing.get(referral_id) or self.store.get_referral(referral_id)
             if referral is None:
                 log.warning("referral.outcome_unmatched", event_id=fact.event_id, referral_id=referral_id)

@@ -1,6 +1,6 @@
 """The bulk first load (childlink_referral.bulk_load) against the live consumer's batch handler over the
-same shuffled simulated population, on real SQLite stores: the same timelines, identity links, referrals
-and referral events; refused lines reported by number and field with nothing of them kept; a re-run
+same shuffled simulated population, on real SQLite stores: the same timelines and identity links, the
+same referrals standing, each as the child's whole history calls for it, whatever the file's order; refused lines reported by number and field with nothing of them kept; a re-run
 stores nothing twice; the command refuses a store that is not empty."""
 
 import datetime as dt
@@ -15,6 +15,7 @@ from childlink_referral import bulk_load
 from childlink_referral.bulk_load import BulkReferral
 from childlink_referral.identity import KnownRecords
 from childlink_referral.linking import Linking
+from childlink_referral.rules import build_state, evaluate
 from childlink_referral.service import ReferralService
 from childlink_referral.store.sqlite_store import SqliteTimelineStore
 from childlink_referral.testing import Clock, ListOutbox
@@ -96,29 +97,82 @@ def write_file(path, events):
     return path
 
 
-@pytest.mark.timeout(300)
-def test_the_bulk_load_gives_what_the_live_consumer_gives(tmp_path):
-    events = population()
-    clock = Clock()
-    clock.now = NOW
-    live_store = SqliteTimelineStore(tmp_path / "live.sqlite3")
-    service, live_outbox = live_service(live_store, clock)
+def live_outcome(tmp_path, events, clock):
+    store = SqliteTimelineStore(tmp_path / "live.sqlite3")
+    service, outbox = live_service(store, clock)
     for department, bodies in runs_by_department(events):
         # what the department's ingest publishes: the checked event, as JSON
         service._take_in_batch([json.loads(json.dumps(validate_event(b, department))) for b in bodies], department)
-    live = outcome(live_store, live_outbox)
+    return outcome(store, outbox)
 
-    bulk_store = SqliteTimelineStore(tmp_path / "bulk.sqlite3")
-    bulk_outbox = ListOutbox()
-    tally = BulkReferral(bulk_store, bulk_outbox, matching=True, clock=clock).load(
-        read_lines(write_file(tmp_path / "history.jsonl", events)), batch=64)
-    bulk = outcome(bulk_store, bulk_outbox)
 
-    assert not tally.refused and tally.applied + tally.duplicates == len(events)
-    assert len(live["referrals"]) > 10 and live["merges"] and live["outbox"]
-    assert {r["status"] for r in live["referrals"]} >= {"requested", "cancelled"}
-    for part in live:
+def bulk_outcome(tmp_path, events, clock, name="bulk"):
+    store = SqliteTimelineStore(tmp_path / f"{name}.sqlite3")
+    outbox = ListOutbox()
+    tally = BulkReferral(store, outbox, matching=True, clock=clock).load(
+        read_lines(write_file(tmp_path / f"{name}.jsonl", events)), batch=64)
+    assert not tally.refused and not tally.rules_failed and tally.applied + tally.duplicates == len(events)
+    return outcome(store, outbox), store
+
+
+def standing(referrals):
+    return sorted((r["child_id"], r["rule_key"], r["status"], r["reason"], r["to"].get("facility"))
+                  for r in referrals if r["status"] != "cancelled")
+
+
+@pytest.mark.timeout(300)
+def test_the_bulk_load_gives_the_live_consumers_children_and_the_referrals_their_whole_history_calls_for(tmp_path):
+    events = population()
+    clock = Clock()
+    clock.now = NOW
+    live = live_outcome(tmp_path, events, clock)
+    bulk, bulk_store = bulk_outcome(tmp_path, events, clock)
+
+    for part in ("timelines", "keys", "merges", "reviews"):  # one child's records never split or differ
         assert bulk[part] == live[part], part
+    assert live["merges"] and len(live["referrals"]) > 10
+    # live, the file's order raises referrals its later lines withdraw at once; the bulk load runs the
+    # rules on each child's whole history, so it raises only what stands, and the same ones stand
+    assert {r["status"] for r in live["referrals"]} >= {"requested", "cancelled"}
+    assert {r["status"] for r in bulk["referrals"]} <= {"requested", "completed"}
+    assert standing(bulk["referrals"]) == standing(live["referrals"])
+    # each referral carries what the child's whole history says now (live, the note of a referral
+    # raised early can name a dose a later line records)
+    for referral in bulk["referrals"]:
+        state = build_state(referral["child_id"], bulk_store.profile(referral["child_id"]),
+                            bulk_store.timeline(referral["child_id"]))
+        proposal = evaluate(state, NOW).proposals[referral["rule_key"]]
+        assert (referral["note"], sorted(referral["source_event_ids"])) == (
+            proposal.note, sorted(proposal.source_event_ids)), referral["referral_id"]
+    kinds = [e["type"] for e in bulk["outbox"] if e["type"].startswith("referral.")]
+    assert kinds.count("referral.requested") == len(bulk["referrals"])
+    assert set(kinds) <= {"referral.requested", "referral.evidence_attached", "referral.completed"}, set(kinds)
+    linked = [e for e in live["outbox"] if not e["type"].startswith("referral.")]
+    assert [e for e in bulk["outbox"] if not e["type"].startswith("referral.")] == linked
+
+
+def by_child_keys(store):
+    """The referrals as (the child's keys, rule key, status, note, source events): what a health worker
+    sees, whichever child id a merge kept."""
+    keys = {}
+    for row in store.db.read("SELECT key, child_id FROM child_keys"):
+        keys.setdefault(row["child_id"], []).append(row["key"])
+    return sorted((tuple(sorted(keys[r["child_id"]])), r["rule_key"], r["status"], r["note"],
+                   tuple(sorted(r["source_event_ids"])))
+                  for r in (json.loads(row["doc"]) for row in store.db.read("SELECT doc FROM referrals")))
+
+
+@pytest.mark.timeout(300)
+def test_the_bulk_loads_referrals_do_not_depend_on_the_files_order(tmp_path):
+    events = population()
+    clock = Clock()
+    clock.now = NOW
+    _, in_order = bulk_outcome(tmp_path, events, clock, "in_order")
+    shuffled = events[:]
+    random.Random(11).shuffle(shuffled)
+    _, out_of_order = bulk_outcome(tmp_path, shuffled, clock, "shuffled")
+    assert len(by_child_keys(in_order)) > 10
+    assert by_child_keys(out_of_order) == by_child_keys(in_order)
 
 
 def store_env(tmp_path, monkeypatch, matching="0"):

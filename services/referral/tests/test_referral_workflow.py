@@ -17,6 +17,7 @@ from childlink_referral.testing import (
     OTHER_HC,
     SCHOOL,
     SOCIAL_WORKER,
+    World,
     consent,
     correction,
     immunised,
@@ -239,6 +240,24 @@ def test_a_hospital_outcome_event_completes_the_referral(world):
     assert "referral.completed" in world.outbox.types()
     world.send(outcome_event(referral, outcome="no_problem_found", occurred_days_ago=1))  # a second one
     assert state(world, referral)["version"] == done["version"]
+
+
+def test_an_outcome_taken_before_its_referral_was_raised_completes_it_as_the_rules_raise_it(world, tmp_path):
+    first = measured(12.5, 89.0, occurred_days_ago=30)
+    world.send(first)
+    _, screened, in_order = delayed_referral(world)
+    (tmp_path / "out_of_order").mkdir()
+    late = World(tmp_path / "out_of_order")  # the hospital's line read before the screening it follows
+    late.send(first, outcome_event(in_order, occurred_days_ago=1))
+    child_id = late.send(screened)
+    done = late.store.get_referral(in_order["referral_id"])
+    assert done["child_id"] == child_id
+    assert ([h["action"] for h in done["history"]], done["status"], done["outcome"]) == (
+        ["raise", "record_outcome"], "completed", "treated")
+    assert late.outbox.types().count("referral.completed") == 1
+    late.referrals.reconcile_child(child_id)  # idempotent: evaluated again, nothing changes
+    assert late.store.get_referral(in_order["referral_id"])["version"] == done["version"]
+    late.store.close()
 
 
 def test_an_outcome_for_an_unknown_referral_changes_nothing(world):
