@@ -12,9 +12,10 @@ time is from the first POST to the last event committed in the referral timeline
 every contract check and rule, not a bulk import around them.
 
 `--bulk` measures the documented bulk entry instead (docs/first-load.md): the same mix written to a JSON
-Lines file first (timed apart), then `python -m childlink_referral.bulk_load` and `python -m
-childlink_insights.bulk_load` over it in two processes at once, timed from their start until both have
-finished, with the same contract check and domain code as the live consumers; then dedup as above.
+Lines file first (timed apart), then `python -m childlink_referral.bulk_load FILE --with-insights` (as
+`make first-load` runs it: the file read and checked once by a checked feed, the referral's and the
+insights loads in processes of their own), timed from its start until it exited, with the same contract
+check and domain code as the live consumers; then dedup as above.
 
 A reduced run is extrapolated to 1,000,000 events at its own rate, and says so: the rate falls slowly
 as the store grows (see the growth section of docs/benchmark-report.md), so that is a lower bound.
@@ -23,6 +24,7 @@ as the store grows (see the growth section of docs/benchmark-report.md), so that
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -74,36 +76,42 @@ def write_history(path, templates, events, children):
     return written, time.time() - started
 
 
+SAID_CPU = {  # each process's own summary line: its wall seconds and its CPU seconds
+    "referral": re.compile(r"^referral: .* in ([\d.]+) s \(CPU ([\d.]+) s\)", re.MULTILINE),
+    "checked feed": re.compile(r"^checked feed: .* in ([\d.]+) s \(CPU ([\d.]+) s\)", re.MULTILINE),
+    "insights": re.compile(r"^insights: .* in ([\d.]+) s \(CPU ([\d.]+) s\)", re.MULTILINE),
+}
+
+
 def bulk_load(work, events, children):
-    """Both bulk loads at once over one file; the figures of the run."""
+    """`make first-load`'s load over one file (the referral's, with the insights load and the checked feed
+    in processes of their own); the figures of the run."""
     history = work / "history.jsonl"
     written, writing_s = write_history(history, Templates(), events, children)
     env = {**os.environ, "CHILDLINK_DATA_DIR": str(work / "data"), "REFERRAL_MATCHING": "0"}
     started, load_before = time.time(), loadavg()
-    logs = {name: open(work / f"{name}-bulk.log", "w+", encoding="utf-8") for name in ("referral", "insights")}  # noqa: SIM115
-    procs = {name: subprocess.Popen([sys.executable, "-m", f"childlink_{name}.bulk_load", str(history), "--no-progress"],
-                                    env=env, stdout=logs[name], stderr=subprocess.STDOUT)
-             for name in logs}
-    cpu, finished, running = {}, {}, dict(procs)
-    while running:  # whichever finishes first, so each one's own time is seen
-        for name, proc in list(running.items()):
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid == 0:
-                continue
-            finished[name] = time.time() - started
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            cpu[name] = usage.ru_utime + usage.ru_stime
-            del running[name]
-            logs[name].seek(0)
-            said = logs[name].read()
-            logs[name].close()
-            if proc.returncode != 0:
-                raise RuntimeError(f"{name} bulk load exited {proc.returncode}: {said[-1500:]}")
-        time.sleep(0.05)
-    took = max(finished.values())
+    with open(work / "bulk.log", "w+", encoding="utf-8") as said:
+        proc = subprocess.Popen([sys.executable, "-m", "childlink_referral.bulk_load", str(history), "--with-insights",
+                                 "--no-progress"], env=env, stdout=said, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        took = time.time() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        said.seek(0)
+        text = said.read()
+    if proc.returncode != 0:
+        raise RuntimeError(f"bulk load exited {proc.returncode}: {text[-1500:]}")
+    figures = {name: pattern.search(text) for name, pattern in SAID_CPU.items()}
+    missing = [name for name, found in figures.items() if found is None]
+    if missing:
+        raise RuntimeError(f"bulk load said nothing of {missing}: {text[-1500:]}")
+    cpu = {name: float(found.group(2)) for name, found in figures.items()}
     return {"events": written, "writing_file_s": writing_s, "seconds": took, "rate": written / took,
-            "seconds_each": {k: round(v, 1) for k, v in finished.items()}, "load": f"{load_before} -> {loadavg()}",
-            "cpu_ms_per_event": {name: round(1000 * spent / written, 3) for name, spent in cpu.items()}}
+            "seconds_each": {name: float(found.group(1)) for name, found in figures.items()},
+            "load": f"{load_before} -> {loadavg()}",
+            "cpu_ms_per_event": {name: round(1000 * spent / written, 3) for name, spent in cpu.items()},
+            # the whole tree as the kernel counted it, beside the sum of what each process said
+            "cpu_s_all": round(usage.ru_utime + usage.ru_stime, 1),
+            "cpu_s_said": round(sum(cpu.values()), 1)}
 
 
 def dedup(work):

@@ -3,12 +3,13 @@ lines that `childlink-simulate --dry-run` writes and `childlink-send` reads (chi
 streamed rather than read whole (a million events are gigabytes of text).
 
 Each line comes back as a Line, or as a Refusal naming its line number and field when it is not such a
-line; the event itself is checked against its contract by whoever takes it in."""
+line. `check_line` checks a Line's event against its contract as the department's ingest does and gives
+a Checked (the normalised event and its content hash), or a Refusal naming the field."""
 
 import json
 from dataclasses import dataclass
 
-from childlink_contracts import INGEST_DEPARTMENTS
+from childlink_contracts import INGEST_DEPARTMENTS, ContractError, content_hash, validate_event
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,14 @@ class Line:
     number: int
     department: str
     event: dict
+
+
+@dataclass(frozen=True)
+class Checked:
+    number: int
+    department: str
+    event: dict  # as validate_event normalised it: what the department's ingest publishes
+    digest: str  # content_hash(event)
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,18 @@ def parse_line(number, text):
     if not isinstance(item["event"], dict):
         return Refusal(number, {"event": ["not a JSON object"]})
     return Line(number, department, item["event"])
+
+
+def check_line(item):
+    """A Checked for a Line whose event keeps its contract, a Refusal naming the field for one that does
+    not; a Refusal (or Checked) as it is."""
+    if not isinstance(item, Line):
+        return item
+    try:
+        event = validate_event(item.event, item.department)
+    except ContractError as exc:
+        return Refusal(item.number, exc.errors)
+    return Checked(item.number, item.department, event, content_hash(event))
 
 
 def read_lines(path):

@@ -3,8 +3,10 @@ indicator cells, through the consumer's own code (docs/first-load.md). `python -
 childlink_referral.bulk_load FILE --with-insights` runs it alongside the referral's, in a second process.
 
 Each line (`{"department": ..., "event": {...}}`) is checked against its contract as the department's
-ingest checks it, and the checked event (what the department publishes) is taken as the live consumer
-takes a delivery (childlink_insights.taking.take_batch), `--batch` events a store transaction. A refused
+ingest checks it (childlink_common.event_lines.check_line; with the referral's --with-insights, once
+for both loads, by a CheckedFeed), and the checked event (what the department publishes) is taken as
+the live consumer takes a delivery (childlink_insights.taking.take_batch), `--batch` events a store
+transaction. A refused
 line is reported by its number and field and counts nowhere; so is an event_id the file gives again
 with other content (the referral's load refuses that line too). The referral events (referrals raised,
 children linked) reach insights from the referral's outbox when the services start, as live.
@@ -18,10 +20,11 @@ import os
 import sys
 import time
 
+from childlink_common.checked_feed import received
 from childlink_common.errors import EventConflict, PermanentFailure
-from childlink_common.event_lines import Line, Refusal, chunks, read_lines
+from childlink_common.event_lines import Refusal, check_line, chunks, read_lines
 from childlink_common.logs import configure
-from childlink_contracts import ContractError, content_hash, event_key, validate_event
+from childlink_contracts import event_key
 from childlink_contracts.content import HASH_PREFIX
 from childlink_referral.growth import zscores
 
@@ -30,16 +33,9 @@ from .store import open_store
 from .taking import take_batch
 
 BATCH = 1_000
-
-
-def checked(item):
-    """The event as its department's ingest accepts it, or a Refusal naming the field."""
-    if isinstance(item, Refusal):
-        return item
-    try:
-        return validate_event(item.event, item.department)
-    except ContractError as exc:
-        return Refusal(item.number, exc.errors)
+# beside the referral's load, which runs its rules alone once the lines are in: this load yields the CPU
+# to the referral's and the feed's while all three run, and finishes on the core the rules leave idle
+NICE_BESIDE_REFERRAL = 10
 
 
 class ContentSeen:
@@ -50,9 +46,9 @@ class ContentSeen:
     def __init__(self):
         self._digests = {}
 
-    def conflict(self, number, event):
+    def conflict(self, number, event, content_hash):
         key = event_key(event["source"]["department"], event["event_id"])
-        digest = bytes.fromhex(content_hash(event).removeprefix(HASH_PREFIX)[:32])
+        digest = bytes.fromhex(content_hash.removeprefix(HASH_PREFIX)[:32])
         first = self._digests.setdefault(key, digest)
         if first == digest:
             return None
@@ -60,16 +56,22 @@ class ContentSeen:
 
 
 def load(store, items, batch=BATCH, aggregator=None):
-    """Take Lines a store batch at a time; (events counted, [Refusal])."""
+    """Take Lines (checked here) or Checked items (checked by a CheckedFeed) a store batch at a time;
+    (events counted, [Refusal])."""
     aggregator = aggregator or Aggregator(store, zscores)
     counted, refused = 0, []
     seen = ContentSeen()
     for chunk in chunks(items, batch):
-        numbered = [(item.number if isinstance(item, Line) else None, checked(item)) for item in chunk]
-        numbered = [(number, event if isinstance(event, Refusal) else (seen.conflict(number, event) or event))
-                    for number, event in numbered]
-        refused += [event for _, event in numbered if isinstance(event, Refusal)]
-        events = [(number, event) for number, event in numbered if not isinstance(event, Refusal)]
+        events = []  # (line number, event)
+        for item in map(check_line, chunk):
+            if isinstance(item, Refusal):
+                refused.append(item)
+                continue
+            conflict = seen.conflict(item.number, item.event, item.digest)
+            if conflict is not None:
+                refused.append(conflict)
+                continue
+            events.append((item.number, item.event))
         try:
             counted += take_batch(store, aggregator, [event for _, event in events])
         except PermanentFailure:  # rolled back: one at a time, so only the refused one is left out
@@ -85,18 +87,36 @@ def is_empty(store):
     return next(iter(store.subjects()), None) is None
 
 
-def main(argv=None):
+def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m childlink_insights.bulk_load",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("file")
     parser.add_argument("--batch", type=int, default=BATCH)
     parser.add_argument("--into-existing", action="store_true")
     parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
-    configure("insights", level=os.environ.get("LOG_LEVEL", "WARNING"))
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     if not os.path.isfile(args.file):
         print(f"insights bulk_load: no such file {args.file}", file=sys.stderr)
         return 2
+    return run(args, read_lines(args.file))
+
+
+def main_from_feed(argv, end):
+    """The load in a process of its own, taking the lines a CheckedFeed read and checked (the referral's
+    bulk load starts it so with --with-insights); exits with main's status."""
+    os.nice(NICE_BESIDE_REFERRAL)
+    try:
+        sys.exit(run(parse_args(argv), received(end)))
+    finally:
+        end.close()  # stopped before reading (store not empty): the feed stops sending to this end
+
+
+def run(args, items):
+    configure("insights", level=os.environ.get("LOG_LEVEL", "WARNING"))
     store = open_store()
     try:
         if not args.into_existing and not is_empty(store):
@@ -105,7 +125,7 @@ def main(argv=None):
             return 3
         started = time.monotonic()
         try:
-            counted, refused = load(store, read_lines(args.file), args.batch)
+            counted, refused = load(store, items, args.batch)
         except Exception as exc:  # noqa: BLE001 - what committed stays; a re-run is idempotent by event_id
             print(f"insights bulk_load: stopped: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 2
@@ -113,7 +133,7 @@ def main(argv=None):
             for text in refusal.lines():
                 print(f"{args.file} {text}", file=sys.stderr)
         print(f"insights: {counted:,} events counted, {len(refused):,} lines refused in "
-              f"{time.monotonic() - started:.1f} s")
+              f"{time.monotonic() - started:.1f} s (CPU {time.process_time():.1f} s)", flush=True)
         return 1 if refused else 0
     finally:
         store.close()

@@ -23,14 +23,14 @@ file or store failed (a re-run with --into-existing takes the rest and runs ever
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 
 from childlink_common import settings
+from childlink_common.checked_feed import CheckedFeed, received
 from childlink_common.errors import PermanentFailure, StoreUnavailable
-from childlink_common.event_lines import Line, Refusal, chunks, read_lines
+from childlink_common.event_lines import Checked, Refusal, chunks
 from childlink_common.logs import configure
 from childlink_common.outbox import open_outbox
 
@@ -75,17 +75,19 @@ class BulkReferral:
         self.waiting = set()  # children taken in whose rules have not run since
 
     def take(self, line, applied=None, waiting=None):
+        """A Line (checked here, as live) or a Checked (checked by a CheckedFeed, the same check)."""
+        checked = (line.event, line.digest) if isinstance(line, Checked) else None
         return take_in_event(self.store, self.referrals, line.event, line.department, known=self.known,
                              linking=self.linking, applied=applied,
-                             rules_later=self.waiting if waiting is None else waiting)
+                             rules_later=self.waiting if waiting is None else waiting, checked=checked)
 
     def load(self, items, batch=BATCH, tally=None, progress=None):
-        """Take Lines (and count Refusals) a store batch at a time, then the rules for every child taken
+        """Take Lines or Checked items (and count Refusals) a store batch at a time, then the rules for every child taken
         in (`run_rules`); returns the Tally."""
         tally = tally if tally is not None else Tally()
         for chunk in chunks(items, batch):
             tally.refused += [item for item in chunk if isinstance(item, Refusal)]
-            self._take_batch([item for item in chunk if isinstance(item, Line)], tally)
+            self._take_batch([item for item in chunk if not isinstance(item, Refusal)], tally)
             if progress:
                 progress(tally)
         self.run_rules(batch, tally, progress)
@@ -167,12 +169,30 @@ def store_is_empty(store):
     return not (counts.get("events") or counts.get("children"))
 
 
-def spawn_insights(args):
-    """The insights bulk load of the same file, in its own process (a second core)."""
-    more = ["--into-existing"] if args.into_existing else []
-    more += ["--no-progress"] if args.no_progress else []
-    return subprocess.Popen([sys.executable, "-m", "childlink_insights.bulk_load", args.file,
-                             "--batch", str(args.batch), *more], env=os.environ.copy())
+def start_loads(args):
+    """The file read and checked once, in a process of its own (a CheckedFeed), for this load and, with
+    --with-insights, for the insights load in a second process (childlink_insights.bulk_load)."""
+    feed = CheckedFeed(args.file, loads=2 if args.with_insights else 1, chunk=args.batch)
+    insights = None
+    if args.with_insights:
+        from childlink_insights.bulk_load import main_from_feed
+
+        more = ["--into-existing"] if args.into_existing else []
+        more += ["--no-progress"] if args.no_progress else []
+        insights = feed.context.Process(target=main_from_feed, name="childlink-insights-bulk-load",
+                                        args=([args.file, "--batch", str(args.batch), *more], feed.end(1)))
+        insights.start()
+        feed.handed_over(1)
+    return feed.start(), insights
+
+
+def finish_insights(insights, code):
+    """Wait for the insights load; the worse of the two exit statuses (a crash or a signal counts as 2)."""
+    if insights is None:
+        return code
+    insights.join()
+    insights_code = insights.exitcode if insights.exitcode in (0, 1, 2, 3) else 2
+    return max(code, insights_code)
 
 
 def parse_args(argv):
@@ -198,16 +218,15 @@ def main(argv=None):
         print(f"bulk_load: no such file {args.file}", file=sys.stderr)
         return 2
     store, outbox = open_store(), open_outbox("referral")
-    insights = None
+    feed = insights = None
     try:
         if not args.into_existing and not store_is_empty(store):
             print(f"bulk_load: the referral store already holds events ({store.stats()}): a first load is for "
                   "an empty system; --into-existing loads anyway (idempotent by department + event_id)",
                   file=sys.stderr)
             return 3
-        if args.with_insights:
-            insights = spawn_insights(args)
         started = time.monotonic()
+        feed, insights = start_loads(args)
         bulk = BulkReferral(store, outbox)
 
         def progress(tally):
@@ -222,12 +241,14 @@ def main(argv=None):
         progress.shown = (0, 0)
 
         try:
-            tally = bulk.load(read_lines(args.file), args.batch, progress=progress)
+            tally = bulk.load(received(feed.end(0)), args.batch, progress=progress)
         except Exception as exc:  # noqa: BLE001 - the store or file failed: what committed stays (re-run is safe)
             print(f"bulk_load: stopped: {type(exc).__name__}: {exc}; the batches before it are committed; a re-run "
                   "with --into-existing takes the rest and runs the rules for every child of the file",
                   file=sys.stderr)
-            return 2
+            return finish_insights(insights, 2)
+        finally:
+            feed.end(0).close()
         for refusal in tally.refused:
             for text in refusal.lines():
                 print(f"{args.file} {text}", file=sys.stderr)
@@ -236,16 +257,14 @@ def main(argv=None):
                   "are reconciled at its next event or by a re-run", file=sys.stderr)
         print(f"referral: {tally.applied:,} applied, {tally.duplicates:,} duplicates, {len(tally.refused):,} "
               f"lines refused, rules run for {tally.children_evaluated:,} children in "
-              f"{time.monotonic() - started:.1f} s; outbox backlog {outbox.backlog():,}")
-        code = 1 if tally.refused or tally.rules_failed else 0
-        if insights is not None:
-            insights_code = insights.wait()
-            insights = None
-            code = max(code, insights_code)
-        return code
+              f"{time.monotonic() - started:.1f} s (CPU {time.process_time():.1f} s); outbox backlog "
+              f"{outbox.backlog():,}", flush=True)
+        return finish_insights(insights, 1 if tally.refused or tally.rules_failed else 0)
     finally:
-        if insights is not None:
-            insights.wait()
+        if insights is not None and insights.is_alive():
+            insights.join()
+        if feed is not None:
+            feed.stop()
         store.close()
         outbox.close()
 

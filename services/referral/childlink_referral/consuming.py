@@ -9,12 +9,13 @@ from .intake_log import RULES_APPLIED_FIELDS, log_rules_applied
 log = get_logger(__name__)
 
 
-def take_in_event(store, referrals, body, department, known=None, linking=None, applied=None, rules_later=None):
+def take_in_event(store, referrals, body, department, known=None, linking=None, applied=None, rules_later=None,
+                  checked=None):
     """One delivered event: checked, its child resolved, appended to the timeline (intake.take_in), then
     the child's referrals reconciled with the rules (`rules_for_child`). Returns the Intake. Given a set
     `rules_later`, the child's id is added to it instead and the caller runs the rules once the child's
-    other events are in (the bulk first load: childlink_referral.bulk_load)."""
-    intake = take_in(store, body, department, known=known, linking=linking)
+    other events are in (the bulk first load: childlink_referral.bulk_load). `checked`: see take_in."""
+    intake = take_in(store, body, department, known=known, linking=linking, checked=checked)
     if intake.conflicts:
         log.warning("identity.conflict", event_id=intake.event_id, child_id=intake.child_id,
                     conflicting_keys=len(intake.conflicts))

@@ -19,7 +19,7 @@ class Intake:
     how: str = "key"  # identity.Resolution.how; "centre" for a centre's event
 
 
-def take_in(store, body, department, clock=time.time, known=None, linking=None):
+def take_in(store, body, department, clock=time.time, known=None, linking=None, checked=None):
     """Idempotent by department + event_id: a redelivered or re-sent event is counted as a duplicate, not
     applied; the same key with other content raises EventConflict (dead-lettered, reason `conflict`).
     The caller evaluates the rules for the returned child afterwards.
@@ -28,12 +28,18 @@ def take_in(store, body, department, clock=time.time, known=None, linking=None):
     scored: linked at once above the upper threshold (a merge, undoable), or given a child of its own
     and a review item between the thresholds. With `linking`, a known record whose event brings a
     national ID another child holds links the two children (or opens a review when they conflict): the
-    event stays with its record, never on another child alone."""
-    try:
-        event = validate_event(body, department)
-    except ContractError as exc:
-        raise PermanentFailure("breaks its contract", exc.errors) from exc
-    digest = content_hash(event)
+    event stays with its record, never on another child alone.
+
+    `checked`: (the event as validate_event returned it, its content hash) when the caller ran that check
+    (a first load's CheckedFeed checks each line once for both stores); `body` is then that event."""
+    if checked is not None:  # (event, content hash): checked already by the same check (event_lines.check_line)
+        event, digest = checked
+    else:
+        try:
+            event = validate_event(body, department)
+        except ContractError as exc:
+            raise PermanentFailure("breaks its contract", exc.errors) from exc
+        digest = content_hash(event)
     if store.content_hash_of(department, event["event_id"]) not in (None, digest):
         raise EventConflict(department, event["event_id"])  # before any write: nothing of it is kept
     subject = event["subject"]
