@@ -2,6 +2,7 @@
 checked once, in order, as check_line gives them; a load that stops does not hold the others; a reader
 that fails or dies is reported to every load, never waited on for ever."""
 
+import contextlib
 import json
 import time
 
@@ -24,6 +25,15 @@ def history(path, children=40):
     return path
 
 
+@contextlib.contextmanager
+def running(path, **options):
+    feed = CheckedFeed(path, **options).start()
+    try:
+        yield feed
+    finally:
+        feed.stop()
+
+
 def as_compared(items):
     return [(type(item).__name__, item.number, getattr(item, "digest", None), getattr(item, "errors", None))
             for item in items]
@@ -32,12 +42,9 @@ def as_compared(items):
 @pytest.mark.timeout(60)
 def test_every_load_gets_each_line_checked_once_in_the_files_order(tmp_path):
     path = history(tmp_path / "history.jsonl")
-    feed = CheckedFeed(path, loads=2, chunk=7).start()
-    try:
+    with running(path, loads=2, chunk=7) as feed:
         first = list(received(feed.end(0)))
         second = list(received(feed.end(1)))
-    finally:
-        feed.stop()
     expected = [check_line(item) for item in read_lines(path)]
     assert as_compared(first) == as_compared(second) == as_compared(expected)
     assert {type(item) for item in first} == {Checked, Refusal}
@@ -51,33 +58,26 @@ def test_every_load_gets_each_line_checked_once_in_the_files_order(tmp_path):
 @pytest.mark.timeout(60)
 def test_a_load_that_stops_early_does_not_hold_the_others_back(tmp_path):
     path = history(tmp_path / "history.jsonl", children=400)
-    feed = CheckedFeed(path, loads=2, chunk=5, depth=1).start()
-    try:
+    with running(path, loads=2, chunk=5, depth=1) as feed:
         stopping = received(feed.end(0))
         next(stopping)
         stopping.close()  # as a load that failed: it reads no more
         rest = list(received(feed.end(1)))
-    finally:
-        feed.stop()
     assert len(rest) == len(list(read_lines(path)))
 
 
 @pytest.mark.timeout(60)
 def test_a_reader_that_fails_is_reported_to_every_load(tmp_path):
-    feed = CheckedFeed(tmp_path / "missing.jsonl", loads=2).start()
-    try:
+    with running(tmp_path / "missing.jsonl", loads=2) as feed:
         for index in (0, 1):
             with pytest.raises(FeedFailed, match="FileNotFoundError"):
                 list(received(feed.end(index)))
-    finally:
-        feed.stop()
 
 
 @pytest.mark.timeout(60)
 def test_a_reader_that_dies_without_a_word_is_not_waited_on(tmp_path):
     path = history(tmp_path / "history.jsonl", children=2000)
-    feed = CheckedFeed(path, loads=1, chunk=5, depth=1).start()
-    try:
+    with running(path, loads=1, chunk=5, depth=1) as feed:
         items = received(feed.end(0))
         next(items)
         feed.process.kill()
@@ -85,5 +85,3 @@ def test_a_reader_that_dies_without_a_word_is_not_waited_on(tmp_path):
         with pytest.raises(FeedFailed, match="without a word"):
             list(items)
         assert time.monotonic() - started < 10
-    finally:
-        feed.stop()

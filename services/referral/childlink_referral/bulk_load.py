@@ -82,8 +82,8 @@ class BulkReferral:
                              rules_later=self.waiting if waiting is None else waiting, checked=checked)
 
     def load(self, items, batch=BATCH, tally=None, progress=None):
-        """Take Lines or Checked items (and count Refusals) a store batch at a time, then the rules for every child taken
-        in (`run_rules`); returns the Tally."""
+        """Take Lines or Checked items (and count Refusals) a store batch at a time, then the rules for
+        every child taken in (`run_rules`); returns the Tally."""
         tally = tally if tally is not None else Tally()
         for chunk in chunks(items, batch):
             tally.refused += [item for item in chunk if isinstance(item, Refusal)]
@@ -112,11 +112,10 @@ class BulkReferral:
                         raise
                     except Exception as exc:  # noqa: BLE001 - reported by child, exit status 1
                         tally.rules_failed.append((child_id, f"{type(exc).__name__}: {exc}"))
-            self.waiting.difference_update(chunk)
             tally.children_evaluated += len(chunk)
             if progress:
                 progress(tally)
-        self.waiting.clear()  # what is left are ids merged away: their records live in the children above
+        self.waiting.clear()
         return tally
 
     def _rules_in_one_transaction(self, child_ids):
